@@ -1,0 +1,71 @@
+package dev.tandem.kernels;
+
+import java.util.Arrays;
+
+/**
+ * Causal attention of one query head over the cached keys and values of one KV head (GQA: several
+ * query heads share a KV head). Keys and values live in paged storage: the cache row of sequence
+ * position {@code t} is row {@code pages[t / pageSize] * pageSize + t % pageSize} of a
+ * {@code float[]} whose rows are {@code rowStride} floats; the head starts {@code headOffset}
+ * floats into its row. Positions are visited in order 0..n-1, so the result does not depend on
+ * how the query was batched.
+ */
+public final class Attention {
+    private Attention() {}
+
+    /** Float offset of position {@code t}'s row in paged storage. */
+    public static int rowOffset(int[] pages, int pageSize, int rowStride, int t) {
+        return (pages[t / pageSize] * pageSize + t % pageSize) * rowStride;
+    }
+
+    /**
+     * {@code out[outOff .. +headDim) = Σ_t softmax(q·k_t · scale)_t · v_t} over positions {@code t < n}.
+     * {@code scores} is scratch of at least {@code n} floats.
+     */
+    public static void attend(float[] q, int qOff, int headDim,
+                              float[] k, float[] v, int[] pages, int pageSize, int rowStride, int headOffset, int n,
+                              float scale, float[] scores, float[] out, int outOff) {
+        for (int t = 0; t < n; t++) {
+            int row = rowOffset(pages, pageSize, rowStride, t) + headOffset;
+            scores[t] = Dot.dot(q, qOff, k, row, headDim) * scale;
+        }
+        Ops.softmax(scores, 0, n);
+        Arrays.fill(out, outOff, outOff + headDim, 0f);
+        for (int t = 0; t < n; t++) {
+            int row = rowOffset(pages, pageSize, rowStride, t) + headOffset;
+            Ops.axpy(out, outOff, scores[t], v, row, headDim);
+        }
+    }
+
+    /** Scalar twin of {@link #attend}, in double. */
+    public static void attendReference(float[] q, int qOff, int headDim,
+                                       float[] k, float[] v, int[] pages, int pageSize, int rowStride, int headOffset, int n,
+                                       float scale, float[] out, int outOff) {
+        double[] s = new double[n];
+        double max = Double.NEGATIVE_INFINITY;
+        for (int t = 0; t < n; t++) {
+            int row = rowOffset(pages, pageSize, rowStride, t) + headOffset;
+            double d = 0;
+            for (int i = 0; i < headDim; i++) {
+                d += (double) q[qOff + i] * k[row + i];
+            }
+            s[t] = d * scale;
+            max = Math.max(max, s[t]);
+        }
+        double sum = 0;
+        for (int t = 0; t < n; t++) {
+            s[t] = Math.exp(s[t] - max);
+            sum += s[t];
+        }
+        double[] acc = new double[headDim];
+        for (int t = 0; t < n; t++) {
+            int row = rowOffset(pages, pageSize, rowStride, t) + headOffset;
+            for (int i = 0; i < headDim; i++) {
+                acc[i] += s[t] / sum * v[row + i];
+            }
+        }
+        for (int i = 0; i < headDim; i++) {
+            out[outOff + i] = (float) acc[i];
+        }
+    }
+}
