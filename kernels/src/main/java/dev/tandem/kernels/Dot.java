@@ -1,7 +1,6 @@
 package dev.tandem.kernels;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
@@ -9,7 +8,7 @@ import java.nio.ByteOrder;
 
 /**
  * F32 dot products with one fixed reduction order: lane-wise fused multiply-add over whole
- * vectors from index 0 up, one {@code reduceLanes(ADD)}, then the scalar tail in index order.
+ * vectors from index 0 up, the lanes summed in lane order ({@link #sumLanes}), then the scalar tail in index order.
  * Every variant here (one vector, a tile of four, weights from a segment) follows that order, so
  * an element's value never depends on which variant or which batch computed it.
  */
@@ -20,6 +19,19 @@ public final class Dot {
 
     private Dot() {}
 
+    /**
+     * The lanes of {@code v} added in lane order. Not {@code reduceLanes(ADD)}: its order is
+     * unspecified and differs between interpreted and compiled code, which would make a value
+     * depend on how warm the JIT was when it was computed.
+     */
+    public static float sumLanes(FloatVector v) {
+        float s = v.lane(0);
+        for (int i = 1; i < L; i++) {
+            s += v.lane(i);
+        }
+        return s;
+    }
+
     /** {@code Σ a[aOff + i] · b[bOff + i]} for {@code i < n}. */
     public static float dot(float[] a, int aOff, float[] b, int bOff, int n) {
         int bound = S.loopBound(n);
@@ -27,7 +39,7 @@ public final class Dot {
         for (int i = 0; i < bound; i += L) {
             acc = FloatVector.fromArray(S, a, aOff + i).fma(FloatVector.fromArray(S, b, bOff + i), acc);
         }
-        float sum = acc.reduceLanes(VectorOperators.ADD);
+        float sum = sumLanes(acc);
         for (int i = bound; i < n; i++) {
             sum = Math.fma(a[aOff + i], b[bOff + i], sum);
         }
@@ -70,8 +82,8 @@ public final class Dot {
             a2 = wv.fma(FloatVector.fromArray(S, x, x2 + i), a2);
             a3 = wv.fma(FloatVector.fromArray(S, x, x3 + i), a3);
         }
-        float s0 = a0.reduceLanes(VectorOperators.ADD), s1 = a1.reduceLanes(VectorOperators.ADD);
-        float s2 = a2.reduceLanes(VectorOperators.ADD), s3 = a3.reduceLanes(VectorOperators.ADD);
+        float s0 = sumLanes(a0), s1 = sumLanes(a1);
+        float s2 = sumLanes(a2), s3 = sumLanes(a3);
         for (int i = bound; i < n; i++) {
             float wi = w[wOff + i];
             s0 = Math.fma(wi, x[x0 + i], s0);
@@ -93,7 +105,7 @@ public final class Dot {
             FloatVector wv = FloatVector.fromMemorySegment(S, w, wOff + 4L * i, LE);
             acc = wv.fma(FloatVector.fromArray(S, x, xOff + i), acc);
         }
-        float sum = acc.reduceLanes(VectorOperators.ADD);
+        float sum = sumLanes(acc);
         for (int i = bound; i < n; i++) {
             sum = Math.fma(w.get(F32.LAYOUT, wOff + 4L * i), x[xOff + i], sum);
         }
@@ -115,8 +127,8 @@ public final class Dot {
                 a2 = wv.fma(FloatVector.fromArray(S, x, x2 + i), a2);
                 a3 = wv.fma(FloatVector.fromArray(S, x, x3 + i), a3);
             }
-            float s0 = a0.reduceLanes(VectorOperators.ADD), s1 = a1.reduceLanes(VectorOperators.ADD);
-            float s2 = a2.reduceLanes(VectorOperators.ADD), s3 = a3.reduceLanes(VectorOperators.ADD);
+            float s0 = sumLanes(a0), s1 = sumLanes(a1);
+            float s2 = sumLanes(a2), s3 = sumLanes(a3);
             for (int i = bound; i < n; i++) {
                 float wi = w.get(F32.LAYOUT, wOff + 4L * i);
                 s0 = Math.fma(wi, x[x0 + i], s0);

@@ -1,0 +1,206 @@
+package dev.tandem.model;
+
+import dev.tandem.kernels.Attention;
+import dev.tandem.kernels.Ops;
+import dev.tandem.kernels.Parallel;
+
+/**
+ * The forward pass over a batch of rows, each row one token of some sequence at some position.
+ * Prefill is many consecutive rows of one sequence; decode is one row from each of several
+ * sequences; both run the same code, so a position's logits are bitwise identical however it was
+ * batched (DESIGN.md invariant 2). Weight matrices are multiplied with the whole batch at once
+ * (each weight row is streamed once per batch). Holds scratch for up to {@code maxRows} rows;
+ * one instance per worker thread group, not thread-safe.
+ */
+public final class Forward {
+    private final ModelConfig c;
+    private final Weights w;
+    private final KvCache kv;
+    private final Parallel pool;
+    private final int maxRows;
+
+    // Activations, row-major [rows][width].
+    private final float[] x;      // [maxRows][dim] residual stream
+    private final float[] xb;     // [maxRows][dim] normed input to a matmul
+    private final float[] xb2;    // [maxRows][dim] matmul output added back to x
+    private final float[] q;      // [maxRows][qDim]
+    private final float[] k;      // [maxRows][kvDim]
+    private final float[] v;      // [maxRows][kvDim]
+    private final float[] att;    // [maxRows][qDim] attention output
+    private final float[] hb;     // [maxRows][ffn] gate, then swiglu
+    private final float[] hb2;    // [maxRows][ffn] up
+    private final float[] normed; // [maxRows][dim] final-normed rows that want logits
+    private final float[] logitBuf; // [maxRows][vocab]
+    private final float[][] cos;  // [maxRows][ropeDim/2]
+    private final float[][] sin;  // [maxRows][ropeDim/2]
+
+    // The current batch.
+    private final Sequence[] rowSeq; // [maxRows]
+    private final int[] rowPos;      // [maxRows]
+    private final ThreadLocal<float[]> scores = ThreadLocal.withInitial(() -> new float[1024]);
+
+    public Forward(Model model, KvCache kv, Parallel pool, int maxRows) {
+        this.c = model.config();
+        this.w = model.weights();
+        this.kv = kv;
+        this.pool = pool;
+        this.maxRows = maxRows;
+        x = new float[maxRows * c.dim()];
+        xb = new float[maxRows * c.dim()];
+        xb2 = new float[maxRows * c.dim()];
+        q = new float[maxRows * c.qDim()];
+        k = new float[maxRows * c.kvDim()];
+        v = new float[maxRows * c.kvDim()];
+        att = new float[maxRows * c.qDim()];
+        hb = new float[maxRows * c.ffn()];
+        hb2 = new float[maxRows * c.ffn()];
+        normed = new float[maxRows * c.dim()];
+        logitBuf = new float[maxRows * c.vocab()];
+        cos = new float[maxRows][c.ropeDim() / 2];
+        sin = new float[maxRows][c.ropeDim() / 2];
+        rowSeq = new Sequence[maxRows];
+        rowPos = new int[maxRows];
+    }
+
+    public int maxRows() {
+        return maxRows;
+    }
+
+    public KvCache kvCache() {
+        return kv;
+    }
+
+    /**
+     * Prefill: runs {@code count} tokens {@code tokens[from ..]} of {@code seq} at its next positions
+     * (chunked by {@code maxRows}). When {@code logits} is non-null, writes the logits of every position
+     * ({@code allLogits}: {@code [count][vocab]}) or of the last one ({@code [vocab]}).
+     * The sequence must have room reserved in the KV cache.
+     */
+    public void prefill(Sequence seq, int[] tokens, int from, int count, float[] logits, boolean allLogits) {
+        checkRoom(seq, seq.length + count);
+        for (int done = 0; done < count; ) {
+            int n = Math.min(maxRows, count - done);
+            for (int r = 0; r < n; r++) {
+                rowSeq[r] = seq;
+                rowPos[r] = seq.length + r;
+            }
+            int firstLogit = logits == null ? n : allLogits ? 0 : (done + n == count ? n - 1 : n);
+            run(tokens, from + done, n, firstLogit, logits, allLogits ? done * c.vocab() : 0);
+            seq.length += n;
+            done += n;
+        }
+    }
+
+    /**
+     * Decode: one token for each of {@code n} sequences, each at its next position; writes
+     * {@code logits[i * vocab ..]} for sequence {@code i}.
+     */
+    public void decode(Sequence[] seqs, int[] tokens, int n, float[] logits) {
+        if (n > maxRows) {
+            throw new IllegalArgumentException("batch of " + n + " exceeds " + maxRows + " rows");
+        }
+        for (int r = 0; r < n; r++) {
+            checkRoom(seqs[r], seqs[r].length + 1);
+            rowSeq[r] = seqs[r];
+            rowPos[r] = seqs[r].length;
+        }
+        run(tokens, 0, n, 0, logits, 0);
+        for (int r = 0; r < n; r++) {
+            seqs[r].length++;
+        }
+    }
+
+    private void checkRoom(Sequence seq, int positions) {
+        if (positions > seq.pageCount * kv.pageSize) {
+            throw new IllegalStateException("sequence has KV room for " + seq.pageCount * kv.pageSize + " positions, needs " + positions);
+        }
+    }
+
+    /** Rows {@code [0, n)} with tokens {@code tokens[t0 ..]}; logits of rows {@code [firstLogit, n)} into {@code logits[logitOff ..]}. */
+    private void run(int[] tokens, int t0, int n, int firstLogit, float[] logits, int logitOff) {
+        int dim = c.dim(), qDim = c.qDim(), kvDim = c.kvDim(), hd = c.headDim();
+        for (int r = 0; r < n; r++) {
+            int token = tokens[t0 + r];
+            if (token < 0 || token >= c.vocab()) {
+                throw new IllegalArgumentException("token id " + token + " is outside the vocabulary (0.." + (c.vocab() - 1) + ")");
+            }
+            w.tokenEmbedding.row(token, x, r * dim);
+            Ops.ropeAngles(rowPos[r], c.ropeDim(), c.ropeBase(), w.ropeFreqFactors, cos[r], sin[r]);
+        }
+        for (int l = 0; l < c.layers(); l++) {
+            Weights.Layer layer = w.layers[l];
+            // Attention block: x += Wo · attention(rope(Wq·norm(x)), rope(Wk·norm(x)), Wv·norm(x)).
+            for (int r = 0; r < n; r++) {
+                Ops.rmsnorm(xb, r * dim, x, r * dim, layer.attnNorm(), 0, dim, c.rmsEps());
+            }
+            layer.wq().matmul(pool, xb, n, q);
+            layer.wk().matmul(pool, xb, n, k);
+            layer.wv().matmul(pool, xb, n, v);
+            for (int r = 0; r < n; r++) {
+                if (layer.bq() != null) {
+                    Ops.add(q, r * qDim, layer.bq(), 0, qDim);
+                }
+                if (layer.bk() != null) {
+                    Ops.add(k, r * kvDim, layer.bk(), 0, kvDim);
+                }
+                if (layer.bv() != null) {
+                    Ops.add(v, r * kvDim, layer.bv(), 0, kvDim);
+                }
+                if (layer.qNorm() != null) {
+                    for (int h = 0; h < c.heads(); h++) {
+                        Ops.rmsnorm(q, r * qDim + h * hd, q, r * qDim + h * hd, layer.qNorm(), 0, hd, c.rmsEps());
+                    }
+                    for (int h = 0; h < c.kvHeads(); h++) {
+                        Ops.rmsnorm(k, r * kvDim + h * hd, k, r * kvDim + h * hd, layer.kNorm(), 0, hd, c.rmsEps());
+                    }
+                }
+                Ops.rope(q, r * qDim, c.heads(), hd, c.ropeDim(), cos[r], sin[r], c.arch().neoxRope);
+                Ops.rope(k, r * kvDim, c.kvHeads(), hd, c.ropeDim(), cos[r], sin[r], c.arch().neoxRope);
+                int row = kv.rowOffset(rowSeq[r], rowPos[r]);
+                System.arraycopy(k, r * kvDim, kv.keys[l], row, kvDim);
+                System.arraycopy(v, r * kvDim, kv.values[l], row, kvDim);
+            }
+            attention(l, n);
+            layer.wo().matmul(pool, att, n, xb2);
+            Ops.add(x, 0, xb2, 0, n * dim);
+            // Feed-forward block: x += Wdown · (silu(Wgate·norm(x)) ⊙ Wup·norm(x)).
+            for (int r = 0; r < n; r++) {
+                Ops.rmsnorm(xb, r * dim, x, r * dim, layer.ffnNorm(), 0, dim, c.rmsEps());
+            }
+            layer.gate().matmul(pool, xb, n, hb);
+            layer.up().matmul(pool, xb, n, hb2);
+            Ops.swiglu(hb, 0, hb2, 0, n * c.ffn());
+            layer.down().matmul(pool, hb, n, xb2);
+            Ops.add(x, 0, xb2, 0, n * dim);
+        }
+        int m = n - firstLogit;
+        if (m > 0 && logits != null) {
+            for (int r = firstLogit; r < n; r++) {
+                Ops.rmsnorm(normed, (r - firstLogit) * dim, x, r * dim, w.outputNorm, 0, dim, c.rmsEps());
+            }
+            w.output.matmul(pool, normed, m, logitBuf);
+            System.arraycopy(logitBuf, 0, logits, logitOff, m * c.vocab());
+        }
+    }
+
+    /** Causal attention of every (row, query head) over its sequence's cached positions {@code [0, pos]}. */
+    private void attention(int layer, int n) {
+        int heads = c.heads(), hd = c.headDim(), qDim = c.qDim(), kvDim = c.kvDim();
+        int group = heads / c.kvHeads();
+        float scale = (float) (1.0 / Math.sqrt(hd));
+        float[] keys = kv.keys[layer], values = kv.values[layer];
+        pool.forRange(n * heads, 1, (start, end) -> {
+            for (int u = start; u < end; u++) {
+                int r = u / heads, h = u % heads;
+                int len = rowPos[r] + 1;
+                float[] s = scores.get();
+                if (s.length < len) {
+                    s = new float[Math.max(len, 2 * s.length)];
+                    scores.set(s);
+                }
+                Attention.attend(q, r * qDim + h * hd, hd, keys, values, rowSeq[r].pages, kv.pageSize, kvDim,
+                        (h / group) * hd, len, scale, s, att, r * qDim + h * hd);
+            }
+        });
+    }
+}

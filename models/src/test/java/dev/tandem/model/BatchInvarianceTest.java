@@ -1,0 +1,73 @@
+package dev.tandem.model;
+
+import dev.tandem.kernels.Parallel;
+import dev.tandem.testing.Shared;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.SplittableRandom;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * DESIGN.md invariant 2: a position's logits are bitwise identical in prefill or decode, with any
+ * prefill chunk size, alone or batched with other sequences, at any thread count.
+ */
+class BatchInvarianceTest {
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"llama31-f32.gguf", "llama31-q8_0.gguf", "qwen2-q8_0.gguf", "qwen3-f32.gguf"})
+    void prefillDecodeChunksAndBatchesAgreeBitwise(String file) {
+        Path path = Shared.model("ref/" + file);
+        try (Model model = Model.load(path)) {
+            ModelConfig c = model.config();
+            int vocab = c.vocab();
+            int n = 40;
+            int[] a = randomTokens(n, vocab, 1);
+            int[] b = randomTokens(n, vocab, 2);
+
+            float[] whole = ReferenceLogitsTest.prefillAll(model, a, 64, 1);
+            assertArrayEquals(whole, ReferenceLogitsTest.prefillAll(model, a, 7, 2), "prefill chunk 7 on 2 threads vs chunk 64 on 1");
+            assertArrayEquals(whole, ReferenceLogitsTest.prefillAll(model, a, 1, 2), "prefill chunk 1");
+
+            // Decode: sequence a alone after a 5-token prefill; then a and b decoded together in one batch.
+            KvCache kv = KvCache.forPositions(c, 2 * n + 32, 16);
+            Sequence sa = new Sequence(n, 16), sb = new Sequence(n, 16);
+            assertTrue(kv.reserve(sa, n) && kv.reserve(sb, n));
+            float[] last = new float[vocab];
+            float[] two = new float[2 * vocab];
+            try (Parallel pool = new Parallel(2, "test")) {
+                Forward fw = new Forward(model, kv, pool, 8);
+                fw.prefill(sa, a, 0, 5, last, false);
+                assertArrayEquals(Arrays.copyOfRange(whole, 4 * vocab, 5 * vocab), last, "prefill last-position logits");
+                fw.prefill(sb, b, 0, 3, null, false);
+                for (int i = 5; i < n; i++) {
+                    if (i < 3 + (n - 5) && sb.length() < n) {
+                        fw.decode(new Sequence[] {sa, sb}, new int[] {a[i], b[sb.length()]}, 2, two);
+                        System.arraycopy(two, 0, last, 0, vocab);
+                    } else {
+                        fw.decode(new Sequence[] {sa}, new int[] {a[i]}, 1, last);
+                    }
+                    final int pos = i;
+                    assertArrayEquals(Arrays.copyOfRange(whole, pos * vocab, (pos + 1) * vocab), last,
+                            () -> file + ": decode logits at position " + pos + " differ from prefill");
+                }
+            }
+            kv.release(sa);
+            kv.release(sb);
+            assertTrue(kv.freePages() == kv.pages, "all KV pages returned");
+        }
+    }
+
+    private static int[] randomTokens(int n, int vocab, long seed) {
+        SplittableRandom r = new SplittableRandom(seed);
+        int[] t = new int[n];
+        for (int i = 0; i < n; i++) {
+            t[i] = r.nextInt(vocab);
+        }
+        return t;
+    }
+}
