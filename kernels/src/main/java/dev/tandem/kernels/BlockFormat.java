@@ -1,6 +1,13 @@
 package dev.tandem.kernels;
 
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 
 /**
  * Shared kernel structure for block-quantized formats: a weight row is dequantized once into a
@@ -11,6 +18,13 @@ import java.lang.foreign.MemorySegment;
  */
 public abstract class BlockFormat implements Format {
     private static final ThreadLocal<float[]> SCRATCH = ThreadLocal.withInitial(() -> new float[4096]);
+    /** Unaligned little-endian 16-bit value: every f16 scale and every F16/BF16 weight in a GGUF file. */
+    protected static final ValueLayout.OfShort HALF = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    protected static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    /** Sixteen bytes: the unit the vectorized decoders load (16 is a multiple of every float lane count). */
+    protected static final VectorSpecies<Byte> B16 = ByteVector.SPECIES_128;
+    private static final VectorSpecies<Float> F = Vectors.F;
+    private static final int L = Vectors.LANES;
 
     /** Decodes {@code n} weights; must produce exactly the floats {@link #dequantize} produces. */
     protected void dequantizeFast(MemorySegment data, long offset, float[] out, int outOffset, int n) {
@@ -42,6 +56,28 @@ public abstract class BlockFormat implements Format {
         for (int r = rowStart; r < rowEnd; r++) {
             dequantizeFast(data, base + r * rowBytes, w, 0, cols);
             Dot.rowTimesBatch(w, 0, cols, x, 0, cols, batch, out, r, outStride);
+        }
+    }
+
+    /** Loads 16 bytes at byte {@code offset}. */
+    protected static ByteVector load16(MemorySegment data, long offset) {
+        return ByteVector.fromMemorySegment(B16, data, offset, LE);
+    }
+
+    /**
+     * {@code out[o + i] = a * q[i]} for the 16 signed byte lanes of {@code q}: the int-to-float
+     * conversion and the one rounded multiply of the scalar decoders, so the floats are identical.
+     */
+    protected static void scaleInto(ByteVector q, float a, float[] out, int o) {
+        for (int p = 0; p < 16 / L; p++) {
+            ((FloatVector) q.convertShape(VectorOperators.B2F, F, p)).mul(a).intoArray(out, o + p * L);
+        }
+    }
+
+    /** {@code out[o + i] = a * q[i] - m}: multiply, round, subtract, round, as the scalar K-quant decoders do. */
+    protected static void scaleMinusInto(ByteVector q, float a, float m, float[] out, int o) {
+        for (int p = 0; p < 16 / L; p++) {
+            ((FloatVector) q.convertShape(VectorOperators.B2F, F, p)).mul(a).sub(m).intoArray(out, o + p * L);
         }
     }
 

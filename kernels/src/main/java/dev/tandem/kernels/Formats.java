@@ -1,5 +1,7 @@
 package dev.tandem.kernels;
 
+import java.util.Collection;
+import java.util.Collections;
 import java.util.EnumMap;
 import java.util.Map;
 
@@ -9,10 +11,21 @@ public final class Formats {
 
     static {
         register(F32.INSTANCE);
+        register(F16.INSTANCE);
+        register(BF16.INSTANCE);
         register(Q8_0.INSTANCE);
+        register(Q4_0.INSTANCE);
+        register(Q4_K.INSTANCE);
+        register(Q5_K.INSTANCE);
+        register(Q6_K.INSTANCE);
     }
 
     private Formats() {}
+
+    /** Every format with kernels, in {@link GgmlType} order. */
+    public static Collection<Format> all() {
+        return Collections.unmodifiableCollection(FORMATS.values());
+    }
 
     private static void register(Format f) {
         FORMATS.put(f.type(), f);
