@@ -25,7 +25,7 @@ class LlamaCppVocabCasesTest {
         for (TestVocabs.Case c : cases) {
             int[] got = t.encode(c.text(), false, false); // test-tokenizer-0: add_special = false, parse_special = false
             if (!Arrays.equals(got, c.ids())) {
-                failures.add(c + "\n    expected " + TestVocabs.describe(t, c.ids()) + "\n    got      " + TestVocabs.describe(t, got));
+                failures.add(c + ", first difference at index " + Arrays.mismatch(got, c.ids()) + "\n    expected " + TestVocabs.describe(t, c.ids()) + "\n    got      " + TestVocabs.describe(t, got));
             }
         }
         if (!failures.isEmpty()) {
