@@ -35,16 +35,18 @@ public final class GgufFile implements AutoCloseable {
     private final Path path;
     private final int version;
     private final Map<String, Object> metadata;
+    private final Map<String, GgufValueType> types;
     private final Map<String, TensorInfo> tensors;
     private final long alignment;
     private final long dataOffset;
     private final Arena arena;
 
-    private GgufFile(Path path, int version, Map<String, Object> metadata, Map<String, TensorInfo> tensors,
-                     long alignment, long dataOffset, Arena arena) {
+    private GgufFile(Path path, int version, Map<String, Object> metadata, Map<String, GgufValueType> types,
+                     Map<String, TensorInfo> tensors, long alignment, long dataOffset, Arena arena) {
         this.path = path;
         this.version = version;
         this.metadata = metadata;
+        this.types = types;
         this.tensors = tensors;
         this.alignment = alignment;
         this.dataOffset = dataOffset;
@@ -60,12 +62,17 @@ public final class GgufFile implements AutoCloseable {
         if (Files.isDirectory(path)) {
             throw new GgufException(name + ": is a directory, not a GGUF file");
         }
+        if (!Files.isRegularFile(path)) {
+            throw new GgufException(name + ": is not a regular file"); // a FIFO or device would block or never end
+        }
         Arena arena = Arena.ofShared();
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
             long size = ch.size();
-            MemorySegment seg = size == 0 ? MemorySegment.NULL.reinterpret(0) : ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
-            GgufFile f = new Parser(name, seg).parse(path, arena);
-            return f;
+            if (size == 0) {
+                throw new GgufException(name + ": empty file (0 bytes), not a GGUF file");
+            }
+            MemorySegment seg = ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
+            return new Parser(name, seg).parse(path, arena);
         } catch (GgufException e) {
             arena.close();
             throw e;
@@ -74,7 +81,7 @@ public final class GgufFile implements AutoCloseable {
             throw new GgufException(name + ": no such file");
         } catch (IOException e) {
             arena.close();
-            throw new GgufException(name + ": cannot read: " + e.getMessage(), e);
+            throw new GgufException(name + ": cannot read (" + e.getClass().getSimpleName() + ": " + e.getMessage() + ")", e);
         } catch (RuntimeException e) {
             arena.close();
             throw e;
@@ -110,6 +117,11 @@ public final class GgufFile implements AutoCloseable {
 
     public boolean has(String key) {
         return metadata.containsKey(key);
+    }
+
+    /** The value type a key is stored with (e.g. UINT32 for a {@code Long} value), or null when absent. */
+    public GgufValueType typeOf(String key) {
+        return types.get(key);
     }
 
     /** The tensor with this name, or a clear error when the file has none. */
@@ -255,6 +267,7 @@ public final class GgufFile implements AutoCloseable {
                 throw fail("absurd tensor count " + Long.toUnsignedString(tensorCount) + " for a file of " + size + " bytes");
             }
             Map<String, Object> meta = new LinkedHashMap<>();
+            Map<String, GgufValueType> types = new java.util.HashMap<>();
             for (long i = 0; i < kvCount; i++) {
                 context = "metadata entry " + i;
                 String key = string();
@@ -264,6 +277,7 @@ public final class GgufFile implements AutoCloseable {
                 if (meta.putIfAbsent(key, value) != null) {
                     throw fail("duplicate metadata key " + key);
                 }
+                types.put(key, type);
             }
             long alignment = DEFAULT_ALIGNMENT;
             Object a = meta.get("general.alignment");
@@ -337,7 +351,17 @@ public final class GgufFile implements AutoCloseable {
                 MemorySegment data = seg.asSlice(start, r.bytes);
                 tensors.put(r.name, new TensorInfo(r.name, r.type, r.dims, r.offset, r.bytes, data));
             }
-            return new GgufFile(path, (int) version, Collections.unmodifiableMap(meta), Collections.unmodifiableMap(tensors),
+            // offsets and sizes are now within the file, so these sums cannot overflow
+            Raw[] byOffset = raws.clone();
+            java.util.Arrays.sort(byOffset, java.util.Comparator.comparingLong(Raw::offset));
+            for (int i = 1; i < byOffset.length; i++) {
+                Raw prev = byOffset[i - 1];
+                if (byOffset[i].offset < prev.offset + prev.bytes) {
+                    throw fail("tensor " + byOffset[i].name + " (data offset " + byOffset[i].offset + ") overlaps tensor "
+                            + prev.name + " (" + prev.bytes + " bytes at data offset " + prev.offset + ")");
+                }
+            }
+            return new GgufFile(path, (int) version, Collections.unmodifiableMap(meta), types, Collections.unmodifiableMap(tensors),
                     alignment, dataOffset, arena);
         }
 
