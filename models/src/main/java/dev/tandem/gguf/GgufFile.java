@@ -258,14 +258,11 @@ public final class GgufFile implements AutoCloseable {
             }
             long tensorCount = i64();
             long kvCount = i64();
-            // Each tensor info takes at least 8 (name length) + 4 (dims) + 8 (one dim) + 4 (type) + 8 (offset) bytes,
-            // each key/value at least 8 (key length) + 4 (type) + 1 bytes: counts beyond what the file can hold are absurd.
-            if (kvCount < 0 || kvCount > remaining() / 13) {
-                throw fail("absurd metadata count " + Long.toUnsignedString(kvCount) + " for a file of " + size + " bytes");
-            }
-            if (tensorCount < 0 || tensorCount > remaining() / 32) {
-                throw fail("absurd tensor count " + Long.toUnsignedString(tensorCount) + " for a file of " + size + " bytes");
-            }
+            // Every key/value takes at least 13 bytes and every tensor info 32, so a count beyond the
+            // file's size is absurd (not a truncation). Smaller counts are safe to loop over: each entry
+            // consumes bytes, and a file that ends early is reported where it ends.
+            checkCount(kvCount, 13, "metadata");
+            checkCount(tensorCount, 32, "tensor");
             Map<String, Object> meta = new LinkedHashMap<>();
             Map<String, GgufValueType> types = new java.util.HashMap<>();
             for (long i = 0; i < kvCount; i++) {
@@ -291,9 +288,9 @@ public final class GgufFile implements AutoCloseable {
                 }
             }
             record Raw(String name, GgmlType type, long[] dims, long offset, long bytes) {}
-            Raw[] raws = new Raw[(int) tensorCount];
+            java.util.List<Raw> raws = new java.util.ArrayList<>();
             java.util.Set<String> names = new java.util.HashSet<>();
-            for (int i = 0; i < tensorCount; i++) {
+            for (long i = 0; i < tensorCount; i++) {
                 context = "tensor info " + i;
                 String name = string();
                 context = "tensor " + name;
@@ -335,7 +332,7 @@ public final class GgufFile implements AutoCloseable {
                 if (offset < 0 || offset % alignment != 0) {
                     throw fail("tensor " + name + " offset " + Long.toUnsignedString(offset) + " is not aligned to " + alignment);
                 }
-                raws[i] = new Raw(name, type, dims, offset, bytes);
+                raws.add(new Raw(name, type, dims, offset, bytes));
             }
             context = "tensor data";
             long dataOffset = align(pos, alignment);
@@ -352,7 +349,7 @@ public final class GgufFile implements AutoCloseable {
                 tensors.put(r.name, new TensorInfo(r.name, r.type, r.dims, r.offset, r.bytes, data));
             }
             // offsets and sizes are now within the file, so these sums cannot overflow
-            Raw[] byOffset = raws.clone();
+            Raw[] byOffset = raws.toArray(new Raw[0]);
             java.util.Arrays.sort(byOffset, java.util.Comparator.comparingLong(Raw::offset));
             for (int i = 1; i < byOffset.length; i++) {
                 Raw prev = byOffset[i - 1];
@@ -363,6 +360,18 @@ public final class GgufFile implements AutoCloseable {
             }
             return new GgufFile(path, (int) version, Collections.unmodifiableMap(meta), types, Collections.unmodifiableMap(tensors),
                     alignment, dataOffset, arena);
+        }
+
+        /** A count whose entries (at least {@code minBytes} each) cannot fit the file: absurd, or a cut-off file. */
+        private void checkCount(long count, int minBytes, String what) {
+            if (count >= 0 && count <= size) {
+                return; // the loop over entries reports a file that ends early where it ends
+            }
+            if (count > 0 && count <= 0xFFFF_FFFFL) {
+                throw fail("truncated or corrupt: " + what + " count " + count + " needs at least " + count * minBytes
+                        + " bytes but the file has " + size);
+            }
+            throw fail("absurd " + what + " count " + Long.toUnsignedString(count) + " for a file of " + size + " bytes");
         }
 
         private static long align(long p, long alignment) {
