@@ -268,11 +268,11 @@ public final class GgufFile implements AutoCloseable {
             for (long i = 0; i < kvCount; i++) {
                 context = "metadata entry " + i;
                 String key = string();
-                context = "metadata " + key;
+                context = "metadata " + show(key);
                 GgufValueType type = valueType(u32());
                 Object value = value(type, 0);
                 if (meta.putIfAbsent(key, value) != null) {
-                    throw fail("duplicate metadata key " + key);
+                    throw fail("duplicate metadata key " + show(key));
                 }
                 types.put(key, type);
             }
@@ -293,44 +293,45 @@ public final class GgufFile implements AutoCloseable {
             for (long i = 0; i < tensorCount; i++) {
                 context = "tensor info " + i;
                 String name = string();
-                context = "tensor " + name;
+                String label = show(name);
+                context = "tensor " + label;
                 if (!names.add(name)) {
-                    throw fail("duplicate tensor name " + name);
+                    throw fail("duplicate tensor name " + label);
                 }
                 long nDims = u32();
                 if (nDims < 1 || nDims > MAX_DIMS) {
-                    throw fail("tensor " + name + " has " + nDims + " dimensions (1 to " + MAX_DIMS + " allowed)");
+                    throw fail("tensor " + label + " has " + nDims + " dimensions (1 to " + MAX_DIMS + " allowed)");
                 }
                 long[] dims = new long[(int) nDims];
                 long elements = 1;
                 for (int d = 0; d < nDims; d++) {
                     dims[d] = i64();
                     if (dims[d] <= 0) {
-                        throw fail("tensor " + name + " has dimension " + d + " of size " + Long.toUnsignedString(dims[d]));
+                        throw fail("tensor " + label + " has dimension " + d + " of size " + Long.toUnsignedString(dims[d]));
                     }
                     try {
                         elements = Math.multiplyExact(elements, dims[d]);
                     } catch (ArithmeticException e) {
-                        throw fail("tensor " + name + " has an absurd element count (shape overflows)");
+                        throw fail("tensor " + label + " has an absurd element count (shape overflows)");
                     }
                 }
                 long typeId = u32();
                 GgmlType type = GgmlType.byId(typeId);
                 if (type == null) {
-                    throw fail("tensor " + name + " has unknown type id " + typeId);
+                    throw fail("tensor " + label + " has unknown type id " + typeId);
                 }
                 if (dims[0] % type.blockSize != 0) {
-                    throw fail("tensor " + name + " has " + dims[0] + " columns, not a multiple of the " + type + " block size " + type.blockSize);
+                    throw fail("tensor " + label + " has " + dims[0] + " columns, not a multiple of the " + type + " block size " + type.blockSize);
                 }
                 long bytes;
                 try {
                     bytes = type.bytesFor(elements);
                 } catch (ArithmeticException | IllegalArgumentException e) {
-                    throw fail("tensor " + name + " has an absurd size");
+                    throw fail("tensor " + label + " has an absurd size");
                 }
                 long offset = i64();
                 if (offset < 0 || offset % alignment != 0) {
-                    throw fail("tensor " + name + " offset " + Long.toUnsignedString(offset) + " is not aligned to " + alignment);
+                    throw fail("tensor " + label + " offset " + Long.toUnsignedString(offset) + " is not aligned to " + alignment);
                 }
                 raws.add(new Raw(name, type, dims, offset, bytes));
             }
@@ -343,7 +344,7 @@ public final class GgufFile implements AutoCloseable {
             for (Raw r : raws) {
                 long start = dataOffset + r.offset;
                 if (r.offset > size || start > size || r.bytes > size - start) {
-                    throw fail("tensor " + r.name + " (" + r.bytes + " bytes at data offset " + r.offset + ") extends past the end of the file (" + size + " bytes); truncated?");
+                    throw fail("tensor " + show(r.name) + " (" + r.bytes + " bytes at data offset " + r.offset + ") extends past the end of the file (" + size + " bytes); truncated?");
                 }
                 MemorySegment data = seg.asSlice(start, r.bytes);
                 tensors.put(r.name, new TensorInfo(r.name, r.type, r.dims, r.offset, r.bytes, data));
@@ -354,8 +355,8 @@ public final class GgufFile implements AutoCloseable {
             for (int i = 1; i < byOffset.length; i++) {
                 Raw prev = byOffset[i - 1];
                 if (byOffset[i].offset < prev.offset + prev.bytes) {
-                    throw fail("tensor " + byOffset[i].name + " (data offset " + byOffset[i].offset + ") overlaps tensor "
-                            + prev.name + " (" + prev.bytes + " bytes at data offset " + prev.offset + ")");
+                    throw fail("tensor " + show(byOffset[i].name) + " (data offset " + byOffset[i].offset + ") overlaps tensor "
+                            + show(prev.name) + " (" + prev.bytes + " bytes at data offset " + prev.offset + ")");
                 }
             }
             return new GgufFile(path, (int) version, Collections.unmodifiableMap(meta), types, Collections.unmodifiableMap(tensors),
@@ -389,7 +390,28 @@ public final class GgufFile implements AutoCloseable {
         }
 
         private GgufException fail(String problem) {
-            return new GgufException(file + ": " + problem + (problem.startsWith("truncated") ? " (in " + context + ")" : ""));
+            return new GgufException(show(file + ": " + problem + (problem.startsWith("truncated") ? " (in " + context + ")" : ""), 1000));
+        }
+
+        /** A name from the file as it may appear in a one-line message: controls escaped, at most 64 characters. */
+        private static String show(String s) {
+            return show(s, 64);
+        }
+
+        private static String show(String s, int max) {
+            StringBuilder b = new StringBuilder();
+            int i = 0;
+            while (i < s.length() && b.length() < max) {
+                int cp = s.codePointAt(i);
+                i += Character.charCount(cp);
+                boolean control = cp < 0x20 || (cp >= 0x7F && cp < 0xA0) || Character.getType(cp) == Character.SURROGATE;
+                if (control) {
+                    b.append(String.format("\\x%02x", cp));
+                } else {
+                    b.appendCodePoint(cp);
+                }
+            }
+            return i < s.length() ? b.append('…').toString() : b.toString();
         }
 
         private GgufValueType valueType(long id) {
