@@ -1,22 +1,13 @@
 package dev.tandem.gguf;
 
-import dev.tandem.kernels.GgmlType;
-
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.Collections;
-import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
@@ -29,22 +20,22 @@ import java.util.Map;
 public final class GgufFile implements AutoCloseable {
     public static final int MAGIC = 0x46554747; // "GGUF" little-endian
     public static final int DEFAULT_ALIGNMENT = 32;
-    private static final int MAX_DIMS = 4;
-    private static final int MAX_ARRAY_DEPTH = 8;
 
     private final Path path;
     private final int version;
     private final Map<String, Object> metadata;
+    private final Map<String, GgufValueType> types;
     private final Map<String, TensorInfo> tensors;
     private final long alignment;
     private final long dataOffset;
     private final Arena arena;
 
-    private GgufFile(Path path, int version, Map<String, Object> metadata, Map<String, TensorInfo> tensors,
-                     long alignment, long dataOffset, Arena arena) {
+    GgufFile(Path path, int version, Map<String, Object> metadata, Map<String, GgufValueType> types,
+                     Map<String, TensorInfo> tensors, long alignment, long dataOffset, Arena arena) {
         this.path = path;
         this.version = version;
         this.metadata = metadata;
+        this.types = types;
         this.tensors = tensors;
         this.alignment = alignment;
         this.dataOffset = dataOffset;
@@ -60,12 +51,17 @@ public final class GgufFile implements AutoCloseable {
         if (Files.isDirectory(path)) {
             throw new GgufException(name + ": is a directory, not a GGUF file");
         }
+        if (!Files.isRegularFile(path)) {
+            throw new GgufException(name + ": is not a regular file"); // a FIFO or device would block or never end
+        }
         Arena arena = Arena.ofShared();
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
             long size = ch.size();
-            MemorySegment seg = size == 0 ? MemorySegment.NULL.reinterpret(0) : ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
-            GgufFile f = new Parser(name, seg).parse(path, arena);
-            return f;
+            if (size == 0) {
+                throw new GgufException(name + ": empty file (0 bytes), not a GGUF file");
+            }
+            MemorySegment seg = ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
+            return new GgufParser(name, seg).parse(path, arena);
         } catch (GgufException e) {
             arena.close();
             throw e;
@@ -74,7 +70,7 @@ public final class GgufFile implements AutoCloseable {
             throw new GgufException(name + ": no such file");
         } catch (IOException e) {
             arena.close();
-            throw new GgufException(name + ": cannot read: " + e.getMessage(), e);
+            throw new GgufException(name + ": cannot read (" + e.getClass().getSimpleName() + ": " + e.getMessage() + ")", e);
         } catch (RuntimeException e) {
             arena.close();
             throw e;
@@ -110,6 +106,11 @@ public final class GgufFile implements AutoCloseable {
 
     public boolean has(String key) {
         return metadata.containsKey(key);
+    }
+
+    /** The value type a key is stored with (e.g. UINT32 for a {@code Long} value), or null when absent. */
+    public GgufValueType typeOf(String key) {
+        return types.get(key);
     }
 
     /** The tensor with this name, or a clear error when the file has none. */
@@ -207,289 +208,5 @@ public final class GgufFile implements AutoCloseable {
     @Override
     public void close() {
         arena.close();
-    }
-
-    /** Reads the header, metadata and tensor infos from a mapped file, checking every number. */
-    private static final class Parser {
-        private static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-        private static final ValueLayout.OfLong I64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-        private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-        private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-        private static final ValueLayout.OfDouble F64 = ValueLayout.JAVA_DOUBLE_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-
-        private final String file;
-        private final MemorySegment seg;
-        private final long size;
-        private long pos;
-        private String context = "header";
-
-        Parser(String file, MemorySegment seg) {
-            this.file = file;
-            this.seg = seg;
-            this.size = seg.byteSize();
-        }
-
-        GgufFile parse(Path path, Arena arena) {
-            if (size < 4) {
-                throw fail("too short to be a GGUF file (" + size + " bytes)");
-            }
-            int magic = seg.get(I32, 0);
-            if (magic != MAGIC) {
-                throw fail(String.format("not a GGUF file (magic %08x, expected 'GGUF')", magic));
-            }
-            pos = 4;
-            long version = u32();
-            if (version != 2 && version != 3) {
-                String hint = version == 1 ? " (GGUF v1 is obsolete; re-convert the model)"
-                        : Integer.reverseBytes((int) version) == 3 || Integer.reverseBytes((int) version) == 2 ? " (a big-endian file)" : "";
-                throw fail("unsupported GGUF version " + version + hint + "; tandem reads versions 2 and 3");
-            }
-            long tensorCount = i64();
-            long kvCount = i64();
-            // Each tensor info takes at least 8 (name length) + 4 (dims) + 8 (one dim) + 4 (type) + 8 (offset) bytes,
-            // each key/value at least 8 (key length) + 4 (type) + 1 bytes: counts beyond what the file can hold are absurd.
-            if (kvCount < 0 || kvCount > remaining() / 13) {
-                throw fail("absurd metadata count " + Long.toUnsignedString(kvCount) + " for a file of " + size + " bytes");
-            }
-            if (tensorCount < 0 || tensorCount > remaining() / 32) {
-                throw fail("absurd tensor count " + Long.toUnsignedString(tensorCount) + " for a file of " + size + " bytes");
-            }
-            Map<String, Object> meta = new LinkedHashMap<>();
-            for (long i = 0; i < kvCount; i++) {
-                context = "metadata entry " + i;
-                String key = string();
-                context = "metadata " + key;
-                GgufValueType type = valueType(u32());
-                Object value = value(type, 0);
-                if (meta.putIfAbsent(key, value) != null) {
-                    throw fail("duplicate metadata key " + key);
-                }
-            }
-            long alignment = DEFAULT_ALIGNMENT;
-            Object a = meta.get("general.alignment");
-            if (a != null) {
-                if (!(a instanceof Long) && !(a instanceof Integer)) {
-                    throw fail("general.alignment should be an integer, not " + a.getClass().getSimpleName());
-                }
-                alignment = ((Number) a).longValue();
-                if (alignment <= 0 || Long.bitCount(alignment) != 1 || alignment > (1 << 20)) {
-                    throw fail("general.alignment " + alignment + " is not a power of two up to 1 MiB");
-                }
-            }
-            record Raw(String name, GgmlType type, long[] dims, long offset, long bytes) {}
-            Raw[] raws = new Raw[(int) tensorCount];
-            java.util.Set<String> names = new java.util.HashSet<>();
-            for (int i = 0; i < tensorCount; i++) {
-                context = "tensor info " + i;
-                String name = string();
-                context = "tensor " + name;
-                if (!names.add(name)) {
-                    throw fail("duplicate tensor name " + name);
-                }
-                long nDims = u32();
-                if (nDims < 1 || nDims > MAX_DIMS) {
-                    throw fail("tensor " + name + " has " + nDims + " dimensions (1 to " + MAX_DIMS + " allowed)");
-                }
-                long[] dims = new long[(int) nDims];
-                long elements = 1;
-                for (int d = 0; d < nDims; d++) {
-                    dims[d] = i64();
-                    if (dims[d] <= 0) {
-                        throw fail("tensor " + name + " has dimension " + d + " of size " + Long.toUnsignedString(dims[d]));
-                    }
-                    try {
-                        elements = Math.multiplyExact(elements, dims[d]);
-                    } catch (ArithmeticException e) {
-                        throw fail("tensor " + name + " has an absurd element count (shape overflows)");
-                    }
-                }
-                long typeId = u32();
-                GgmlType type = GgmlType.byId(typeId);
-                if (type == null) {
-                    throw fail("tensor " + name + " has unknown type id " + typeId);
-                }
-                if (dims[0] % type.blockSize != 0) {
-                    throw fail("tensor " + name + " has " + dims[0] + " columns, not a multiple of the " + type + " block size " + type.blockSize);
-                }
-                long bytes;
-                try {
-                    bytes = type.bytesFor(elements);
-                } catch (ArithmeticException | IllegalArgumentException e) {
-                    throw fail("tensor " + name + " has an absurd size");
-                }
-                long offset = i64();
-                if (offset < 0 || offset % alignment != 0) {
-                    throw fail("tensor " + name + " offset " + Long.toUnsignedString(offset) + " is not aligned to " + alignment);
-                }
-                raws[i] = new Raw(name, type, dims, offset, bytes);
-            }
-            context = "tensor data";
-            long dataOffset = align(pos, alignment);
-            if (tensorCount > 0 && dataOffset > size) {
-                throw fail("truncated: tensor data would start at byte " + dataOffset + " past the end (" + size + " bytes)");
-            }
-            Map<String, TensorInfo> tensors = new LinkedHashMap<>();
-            for (Raw r : raws) {
-                long start = dataOffset + r.offset;
-                if (r.offset > size || start > size || r.bytes > size - start) {
-                    throw fail("tensor " + r.name + " (" + r.bytes + " bytes at data offset " + r.offset + ") extends past the end of the file (" + size + " bytes); truncated?");
-                }
-                MemorySegment data = seg.asSlice(start, r.bytes);
-                tensors.put(r.name, new TensorInfo(r.name, r.type, r.dims, r.offset, r.bytes, data));
-            }
-            return new GgufFile(path, (int) version, Collections.unmodifiableMap(meta), Collections.unmodifiableMap(tensors),
-                    alignment, dataOffset, arena);
-        }
-
-        private static long align(long p, long alignment) {
-            return (p + alignment - 1) / alignment * alignment;
-        }
-
-        private long remaining() {
-            return size - pos;
-        }
-
-        private void need(long n, String what) {
-            if (n < 0 || n > size - pos) {
-                throw fail("truncated: " + what + " needs " + (n < 0 ? Long.toUnsignedString(n) : n) + " bytes at offset " + pos + " but only " + (size - pos) + " remain");
-            }
-        }
-
-        private GgufException fail(String problem) {
-            return new GgufException(file + ": " + problem + (problem.startsWith("truncated") ? " (in " + context + ")" : ""));
-        }
-
-        private GgufValueType valueType(long id) {
-            GgufValueType t = GgufValueType.byId(id);
-            if (t == null) {
-                throw fail("unknown metadata value type " + id + " in " + context);
-            }
-            return t;
-        }
-
-        private long u32() {
-            need(4, "a 32-bit integer");
-            long v = Integer.toUnsignedLong(seg.get(I32, pos));
-            pos += 4;
-            return v;
-        }
-
-        private long i64() {
-            need(8, "a 64-bit integer");
-            long v = seg.get(I64, pos);
-            pos += 8;
-            return v;
-        }
-
-        private String string() {
-            long len = i64();
-            if (len < 0 || len > remaining()) {
-                throw fail("string length " + Long.toUnsignedString(len) + " at offset " + (pos - 8) + " exceeds the file (" + remaining() + " bytes remain) in " + context);
-            }
-            byte[] b = seg.asSlice(pos, len).toArray(ValueLayout.JAVA_BYTE);
-            pos += len;
-            try {
-                return StandardCharsets.UTF_8.newDecoder()
-                        .onMalformedInput(CodingErrorAction.REPORT)
-                        .onUnmappableCharacter(CodingErrorAction.REPORT)
-                        .decode(java.nio.ByteBuffer.wrap(b)).toString();
-            } catch (CharacterCodingException e) {
-                // llama.cpp keeps such strings as raw bytes; a few real vocabularies hold invalid UTF-8 pieces.
-                return new String(b, StandardCharsets.ISO_8859_1);
-            }
-        }
-
-        private Object value(GgufValueType type, int depth) {
-            switch (type) {
-                case UINT8: need(1, "a uint8"); return Byte.toUnsignedInt(seg.get(ValueLayout.JAVA_BYTE, pos++));
-                case INT8: need(1, "an int8"); return (int) seg.get(ValueLayout.JAVA_BYTE, pos++);
-                case UINT16: { need(2, "a uint16"); int v = Short.toUnsignedInt(seg.get(I16, pos)); pos += 2; return v; }
-                case INT16: { need(2, "an int16"); int v = seg.get(I16, pos); pos += 2; return v; }
-                case UINT32: return u32();
-                case INT32: { need(4, "an int32"); int v = seg.get(I32, pos); pos += 4; return v; }
-                case FLOAT32: { need(4, "a float32"); float v = seg.get(F32, pos); pos += 4; return v; }
-                case BOOL: {
-                    need(1, "a bool");
-                    byte b = seg.get(ValueLayout.JAVA_BYTE, pos++);
-                    if (b != 0 && b != 1) {
-                        throw fail("bool value " + b + " is neither 0 nor 1 in " + context);
-                    }
-                    return b == 1;
-                }
-                case STRING: return string();
-                case UINT64, INT64: return i64();
-                case FLOAT64: { need(8, "a float64"); double v = seg.get(F64, pos); pos += 8; return v; }
-                case ARRAY: return array(depth + 1);
-                default: throw new AssertionError(type);
-            }
-        }
-
-        private GgufArray array(int depth) {
-            if (depth > MAX_ARRAY_DEPTH) {
-                throw fail("arrays nested deeper than " + MAX_ARRAY_DEPTH + " in " + context);
-            }
-            GgufValueType et = valueType(u32());
-            long n = i64();
-            if (n < 0 || n > remaining() / et.minBytes) {
-                throw fail("array of " + Long.toUnsignedString(n) + " " + et + " values exceeds the file (" + remaining() + " bytes remain) in " + context);
-            }
-            int count = (int) n;
-            return switch (et) {
-                case UINT8, INT8 -> {
-                    byte[] v = seg.asSlice(pos, count).toArray(ValueLayout.JAVA_BYTE);
-                    pos += count;
-                    yield new GgufArray(et, v);
-                }
-                case BOOL -> {
-                    byte[] v = seg.asSlice(pos, count).toArray(ValueLayout.JAVA_BYTE);
-                    for (byte b : v) {
-                        if (b != 0 && b != 1) {
-                            throw fail("bool value " + b + " is neither 0 nor 1 in " + context);
-                        }
-                    }
-                    pos += count;
-                    yield new GgufArray(et, v);
-                }
-                case UINT16, INT16 -> {
-                    short[] v = seg.asSlice(pos, 2L * count).toArray(I16);
-                    pos += 2L * count;
-                    yield new GgufArray(et, v);
-                }
-                case UINT32, INT32 -> {
-                    int[] v = seg.asSlice(pos, 4L * count).toArray(I32);
-                    pos += 4L * count;
-                    yield new GgufArray(et, v);
-                }
-                case FLOAT32 -> {
-                    float[] v = seg.asSlice(pos, 4L * count).toArray(F32);
-                    pos += 4L * count;
-                    yield new GgufArray(et, v);
-                }
-                case UINT64, INT64 -> {
-                    long[] v = seg.asSlice(pos, 8L * count).toArray(I64);
-                    pos += 8L * count;
-                    yield new GgufArray(et, v);
-                }
-                case FLOAT64 -> {
-                    double[] v = seg.asSlice(pos, 8L * count).toArray(F64);
-                    pos += 8L * count;
-                    yield new GgufArray(et, v);
-                }
-                case STRING -> {
-                    String[] v = new String[count];
-                    for (int i = 0; i < count; i++) {
-                        v[i] = string();
-                    }
-                    yield new GgufArray(et, v);
-                }
-                case ARRAY -> {
-                    GgufArray[] v = new GgufArray[count];
-                    for (int i = 0; i < count; i++) {
-                        v[i] = array(depth + 1);
-                    }
-                    yield new GgufArray(et, v);
-                }
-            };
-        }
     }
 }
