@@ -41,6 +41,18 @@ public final class Q8_0 extends BlockFormat {
     }
 
     @Override
+    protected void dequantizeFast(MemorySegment data, long offset, float[] out, int outOffset, int n) {
+        checkBlocks(n);
+        for (int b = 0; b < n / BLOCK; b++) {
+            long blk = offset + (long) b * BLOCK_BYTES;
+            float d = Float.float16ToFloat(data.get(F16_LAYOUT, blk));
+            int o = outOffset + b * BLOCK;
+            scaleInto(load16(data, blk + 2), d, out, o);
+            scaleInto(load16(data, blk + 2 + 16), d, out, o + 16);
+        }
+    }
+
+    @Override
     public void quantize(float[] src, int srcOffset, int n, MemorySegment dst, long dstOffset) {
         checkBlocks(n);
         for (int b = 0; b < n / BLOCK; b++) {
