@@ -246,7 +246,7 @@ public final class Sampler {
             // the error of our exp; letting a few extra tokens through changes nothing.
             floor = Math.max(floor, max + StrictMath.log((1.0 - params.topP()) * z / n) - 1e-3);
         }
-        float threshold = ceilToFloat(floor);
+        float threshold = Math.max(ceilToFloat(floor), -Float.MAX_VALUE); // never keep a -inf token
         if (topK) {
             int kept = 0;
             for (int j = 0; j < m; j++) {
