@@ -182,8 +182,8 @@ final class GenerationCall {
             if (call.options().includeUsage()) {
                 sse.event(Json.string(shapes.usageChunk(call.promptTokens(), ex.completionTokens)));
             }
+            finish(200, null); // first: the last write may close the connection, which must not look like a client leaving
             sse.done();
-            finish(200, null);
         } else {
             finish(0, null);
             Responses.json(ch, state, ex, 200, shapes.full(states, call.promptTokens()));
@@ -197,8 +197,8 @@ final class GenerationCall {
         cancelAll();
         if (sse != null) {
             sse.event(Json.string(Json.error(e)));
-            sse.done();
             finish(200, "failed after the stream began: " + e.getMessage());
+            sse.done();
         } else {
             failBeforeHead(e);
         }
