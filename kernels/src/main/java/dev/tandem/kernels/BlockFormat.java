@@ -100,6 +100,15 @@ public abstract class BlockFormat implements Format {
         return acc;
     }
 
+    /** {@code acc += (a * q[i] - m) · x[xo + i]}: {@link #scaleMinusInto} fused with {@link Dot#dot}'s FMA steps. */
+    protected static FloatVector fmaScaledMinus(ByteVector q, float a, float m, float[] x, int xo, FloatVector acc) {
+        for (int p = 0; p < 16 / L; p++) {
+            FloatVector w = ((FloatVector) q.convertShape(VectorOperators.B2F, F, p)).mul(a).sub(m);
+            acc = w.fma(FloatVector.fromArray(F, x, xo + p * L), acc);
+        }
+        return acc;
+    }
+
     /** {@code out[o + i] = a * q[i] - m}: multiply, round, subtract, round, as the scalar K-quant decoders do. */
     protected static void scaleMinusInto(ByteVector q, float a, float m, float[] out, int o) {
         for (int p = 0; p < 16 / L; p++) {
