@@ -35,7 +35,7 @@ public final class JinjaChatTemplate implements ChatTemplate {
         JinjavaInterpreter interpreter = JinjaEngine.JINJAVA.newInterpreter();
         JinjavaInterpreter.pushCurrent(interpreter);
         try {
-            this.root = interpreter.parse(source);
+            this.root = interpreter.parse(JinjaLstrip.apply(source));
         } finally {
             JinjavaInterpreter.popCurrent();
         }

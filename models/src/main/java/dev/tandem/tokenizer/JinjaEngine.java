@@ -29,7 +29,7 @@ import java.util.Properties;
  * transformers renders chat templates in ({@code ImmutableSandboxedEnvironment(trim_blocks=True,
  * lstrip_blocks=True, extensions=[loopcontrols])}):
  * <ul>
- *   <li>trim_blocks, lstrip_blocks, and {@code {{-}}/{#-} trimming as jinja2 does it;</li>
+ *   <li>trim_blocks, and {@code {{-}}/{#-} trimming as jinja2 does it; lstrip_blocks by {@link JinjaLstrip};</li>
  *   <li>jinja2's expression grammar where jinjava's differs ({@link JinjaParser});</li>
  *   <li>Python string and dict methods ({@link JinjaPyMethods});</li>
  *   <li>filters {@code tojson} (json.dumps without ASCII escaping, {@code indent=}; {@link JinjaJson}),
@@ -63,7 +63,7 @@ final class JinjaEngine {
         resolver.add(new JinjavaBeanELResolver(true));
         JinjavaConfig config = JinjavaConfig.newBuilder()
                 .withTrimBlocks(true)
-                .withLstripBlocks(true)
+                .withLstripBlocks(false) // JinjaLstrip does it jinja2's way
                 .withElResolver(resolver)
                 .withLegacyOverrides(LegacyOverrides.newBuilder()
                         .withUsePyishObjectMapper(true)
