@@ -34,8 +34,11 @@ public final class ChatTemplates {
      *                               not parse
      */
     public static ChatTemplate fromGguf(GgufFile file, Tokenizer tokenizer, String override) {
-        String bos = tokenText(tokenizer, tokenizer.bos());
-        String eos = tokenText(tokenizer, tokenizer.eos());
+        return fromGguf(file, tokenizer, override, tokenText(tokenizer, tokenizer.bos()), tokenText(tokenizer, tokenizer.eos()));
+    }
+
+    /** {@link #fromGguf(GgufFile, Tokenizer, String)} with the BOS/EOS texts given (null: undefined in the template). */
+    public static ChatTemplate fromGguf(GgufFile file, Tokenizer tokenizer, String override, String bos, String eos) {
         if (override != null && !override.isBlank()) {
             return fromOverride(override, bos, eos);
         }
