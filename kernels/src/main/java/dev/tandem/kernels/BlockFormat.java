@@ -48,11 +48,24 @@ public abstract class BlockFormat implements Format {
         return Dot.dot(w, 0, x, xOffset, n);
     }
 
+    /**
+     * One vector: each row through {@link #dot}, which a format may fuse (decode a chunk into
+     * registers and multiply at once, no scratch row). Several vectors: each row decoded once into
+     * scratch and applied to all of them. A fused {@code dot} must perform the same operations in
+     * the same order as decoding to scratch and calling {@link Dot#dot} — the batch-invariance
+     * tests compare the two paths bitwise.
+     */
     @Override
     public void matmul(MemorySegment data, long base, int cols, int rowStart, int rowEnd,
                        float[] x, int batch, float[] out, int outStride) {
-        float[] w = scratch(cols);
         long rowBytes = rowBytes(cols);
+        if (batch == 1) {
+            for (int r = rowStart; r < rowEnd; r++) {
+                out[r] = dot(data, base + r * rowBytes, x, 0, cols);
+            }
+            return;
+        }
+        float[] w = scratch(cols);
         for (int r = rowStart; r < rowEnd; r++) {
             dequantizeFast(data, base + r * rowBytes, w, 0, cols);
             Dot.rowTimesBatch(w, 0, cols, x, 0, cols, batch, out, r, outStride);
@@ -72,6 +85,28 @@ public abstract class BlockFormat implements Format {
         for (int p = 0; p < 16 / L; p++) {
             ((FloatVector) q.convertShape(VectorOperators.B2F, F, p)).mul(a).intoArray(out, o + p * L);
         }
+    }
+
+    /**
+     * {@code acc += (a * q[i]) · x[xo + i]} over the 16 byte lanes of {@code q}, chunk by chunk in
+     * lane order: exactly {@link #scaleInto} followed by {@link Dot#dot}'s FMA steps, without the
+     * round trip through memory.
+     */
+    protected static FloatVector fmaScaled(ByteVector q, float a, float[] x, int xo, FloatVector acc) {
+        for (int p = 0; p < 16 / L; p++) {
+            FloatVector w = ((FloatVector) q.convertShape(VectorOperators.B2F, F, p)).mul(a);
+            acc = w.fma(FloatVector.fromArray(F, x, xo + p * L), acc);
+        }
+        return acc;
+    }
+
+    /** {@code acc += (a * q[i] - m) · x[xo + i]}: {@link #scaleMinusInto} fused with {@link Dot#dot}'s FMA steps. */
+    protected static FloatVector fmaScaledMinus(ByteVector q, float a, float m, float[] x, int xo, FloatVector acc) {
+        for (int p = 0; p < 16 / L; p++) {
+            FloatVector w = ((FloatVector) q.convertShape(VectorOperators.B2F, F, p)).mul(a).sub(m);
+            acc = w.fma(FloatVector.fromArray(F, x, xo + p * L), acc);
+        }
+        return acc;
     }
 
     /** {@code out[o + i] = a * q[i] - m}: multiply, round, subtract, round, as the scalar K-quant decoders do. */

@@ -1,6 +1,7 @@
 package dev.tandem.kernels;
 
 import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 
 import java.lang.foreign.MemorySegment;
@@ -44,6 +45,22 @@ public final class Q4_0 extends BlockFormat {
                 out[o + j + BLOCK / 2] = ((q >> 4) - 8) * d;
             }
         }
+    }
+
+    /** Fused: low then high nibbles of each block decoded in registers and multiplied at once (same operations as decode + {@link Dot#dot}). */
+    @Override
+    public float dot(MemorySegment data, long offset, float[] x, int xOffset, int n) {
+        checkBlocks(n);
+        FloatVector acc = FloatVector.zero(Vectors.F);
+        for (int b = 0; b < n / BLOCK; b++) {
+            long blk = offset + (long) b * BLOCK_BYTES;
+            float d = Float.float16ToFloat(data.get(HALF, blk));
+            int xo = xOffset + b * BLOCK;
+            ByteVector qs = load16(data, blk + QS);
+            acc = fmaScaled(qs.and((byte) 0xf).sub((byte) 8), d, x, xo, acc);
+            acc = fmaScaled(qs.lanewise(VectorOperators.LSHR, 4).sub((byte) 8), d, x, xo + BLOCK / 2, acc);
+        }
+        return Dot.sumLanes(acc);
     }
 
     @Override

@@ -1,6 +1,7 @@
 package dev.tandem.kernels;
 
 import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 
 import java.lang.foreign.MemorySegment;
@@ -77,6 +78,29 @@ public final class Q4_K extends BlockFormat {
                 }
             }
         }
+    }
+
+    /** Fused decode + dot; visits the weights in index order, like decode-to-scratch + {@link Dot#dot}. */
+    @Override
+    public float dot(MemorySegment data, long offset, float[] x, int xOffset, int n) {
+        checkBlocks(n);
+        FloatVector acc = FloatVector.zero(Vectors.F);
+        for (int b = 0; b < n / BLOCK; b++) {
+            long blk = offset + (long) b * BLOCK_BYTES;
+            float d = Float.float16ToFloat(data.get(HALF, blk + D));
+            float dmin = Float.float16ToFloat(data.get(HALF, blk + DMIN));
+            int xo = xOffset + b * BLOCK;
+            for (int c = 0; c < 4; c++) {
+                float d1 = d * scale(data, blk + SCALES, 2 * c), m1 = dmin * min(data, blk + SCALES, 2 * c);
+                float d2 = d * scale(data, blk + SCALES, 2 * c + 1), m2 = dmin * min(data, blk + SCALES, 2 * c + 1);
+                ByteVector qa = load16(data, blk + QS + 32 * c), qb = load16(data, blk + QS + 32 * c + 16);
+                acc = fmaScaledMinus(qa.and((byte) 0xf), d1, m1, x, xo + 64 * c, acc);
+                acc = fmaScaledMinus(qb.and((byte) 0xf), d1, m1, x, xo + 64 * c + 16, acc);
+                acc = fmaScaledMinus(qa.lanewise(VectorOperators.LSHR, 4), d2, m2, x, xo + 64 * c + 32, acc);
+                acc = fmaScaledMinus(qb.lanewise(VectorOperators.LSHR, 4), d2, m2, x, xo + 64 * c + 48, acc);
+            }
+        }
+        return Dot.sumLanes(acc);
     }
 
     @Override

@@ -1,6 +1,7 @@
 package dev.tandem.kernels;
 
 import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 
 import java.lang.foreign.MemorySegment;
@@ -53,6 +54,34 @@ public final class Q5_K extends BlockFormat {
                 }
             }
         }
+    }
+
+    /** Fused decode + dot; visits the weights in index order, like decode-to-scratch + {@link Dot#dot}. */
+    @Override
+    public float dot(MemorySegment data, long offset, float[] x, int xOffset, int n) {
+        checkBlocks(n);
+        FloatVector acc = FloatVector.zero(Vectors.F);
+        for (int b = 0; b < n / BLOCK; b++) {
+            long blk = offset + (long) b * BLOCK_BYTES;
+            float d = Float.float16ToFloat(data.get(HALF, blk + D));
+            float dmin = Float.float16ToFloat(data.get(HALF, blk + DMIN));
+            int xo = xOffset + b * BLOCK;
+            for (int c = 0; c < 4; c++) {
+                float d1 = d * Q4_K.scale(data, blk + SCALES, 2 * c), m1 = dmin * Q4_K.min(data, blk + SCALES, 2 * c);
+                float d2 = d * Q4_K.scale(data, blk + SCALES, 2 * c + 1), m2 = dmin * Q4_K.min(data, blk + SCALES, 2 * c + 1);
+                ByteVector qa = load16(data, blk + QS + 32 * c), qb = load16(data, blk + QS + 32 * c + 16);
+                ByteVector ha = load16(data, blk + QH), hb = load16(data, blk + QH + 16);
+                ByteVector la = ha.lanewise(VectorOperators.LSHR, 2 * c).and((byte) 1).lanewise(VectorOperators.LSHL, 4);
+                ByteVector lb = hb.lanewise(VectorOperators.LSHR, 2 * c).and((byte) 1).lanewise(VectorOperators.LSHL, 4);
+                ByteVector ua = ha.lanewise(VectorOperators.LSHR, 2 * c + 1).and((byte) 1).lanewise(VectorOperators.LSHL, 4);
+                ByteVector ub = hb.lanewise(VectorOperators.LSHR, 2 * c + 1).and((byte) 1).lanewise(VectorOperators.LSHL, 4);
+                acc = fmaScaledMinus(qa.and((byte) 0xf).or(la), d1, m1, x, xo + 64 * c, acc);
+                acc = fmaScaledMinus(qb.and((byte) 0xf).or(lb), d1, m1, x, xo + 64 * c + 16, acc);
+                acc = fmaScaledMinus(qa.lanewise(VectorOperators.LSHR, 4).or(ua), d2, m2, x, xo + 64 * c + 32, acc);
+                acc = fmaScaledMinus(qb.lanewise(VectorOperators.LSHR, 4).or(ub), d2, m2, x, xo + 64 * c + 48, acc);
+            }
+        }
+        return Dot.sumLanes(acc);
     }
 
     @Override

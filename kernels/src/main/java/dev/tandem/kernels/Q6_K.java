@@ -1,6 +1,7 @@
 package dev.tandem.kernels;
 
 import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 
 import java.lang.foreign.MemorySegment;
@@ -68,6 +69,36 @@ public final class Q6_K extends BlockFormat {
                 }
             }
         }
+    }
+
+    /** Fused decode + dot; visits the weights in index order, like decode-to-scratch + {@link Dot#dot}. */
+    @Override
+    public float dot(MemorySegment data, long offset, float[] x, int xOffset, int n) {
+        checkBlocks(n);
+        FloatVector acc = FloatVector.zero(Vectors.F);
+        for (int b = 0; b < n / BLOCK; b++) {
+            long blk = offset + (long) b * BLOCK_BYTES;
+            float d = Float.float16ToFloat(data.get(HALF, blk + D));
+            for (int h = 0; h < 2; h++) {
+                long ql = blk + QL + 64 * h, qh = blk + QH + 32 * h, sc = blk + SCALES + 8 * h;
+                int xo = xOffset + b * BLOCK + 128 * h;
+                ByteVector lo0 = load16(data, ql), hi0 = load16(data, ql + 32), top0 = load16(data, qh);
+                ByteVector lo1 = load16(data, ql + 16), hi1 = load16(data, ql + 48), top1 = load16(data, qh + 16);
+                for (int g = 0; g < 4; g++) {           // 32 weights per group, two scales of 16
+                    for (int s = 0; s < 2; s++) {
+                        ByteVector lo = s == 0 ? lo0 : lo1, hi = s == 0 ? hi0 : hi1, top = s == 0 ? top0 : top1;
+                        ByteVector q = switch (g) {
+                            case 0 -> lo.and((byte) 0xf).or(top.and((byte) 3).lanewise(VectorOperators.LSHL, 4));
+                            case 1 -> hi.and((byte) 0xf).or(top.lanewise(VectorOperators.LSHR, 2).and((byte) 3).lanewise(VectorOperators.LSHL, 4));
+                            case 2 -> lo.lanewise(VectorOperators.LSHR, 4).or(top.lanewise(VectorOperators.LSHR, 4).and((byte) 3).lanewise(VectorOperators.LSHL, 4));
+                            default -> hi.lanewise(VectorOperators.LSHR, 4).or(top.lanewise(VectorOperators.LSHR, 6).lanewise(VectorOperators.LSHL, 4));
+                        };
+                        acc = fmaScaled(q.sub((byte) 32), d * data.get(ValueLayout.JAVA_BYTE, sc + s + 2 * g), x, xo + 32 * g + 16 * s, acc);
+                    }
+                }
+            }
+        }
+        return Dot.sumLanes(acc);
     }
 
     @Override

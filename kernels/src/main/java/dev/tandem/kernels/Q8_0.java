@@ -1,5 +1,7 @@
 package dev.tandem.kernels;
 
+import jdk.incubator.vector.FloatVector;
+
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -38,6 +40,21 @@ public final class Q8_0 extends BlockFormat {
                 out[outOffset + b * BLOCK + i] = d * data.get(ValueLayout.JAVA_BYTE, blk + 2 + i);
             }
         }
+    }
+
+    /** Fused: each 16-weight chunk is decoded in registers and multiplied at once (same operations as decode + {@link Dot#dot}). */
+    @Override
+    public float dot(MemorySegment data, long offset, float[] x, int xOffset, int n) {
+        checkBlocks(n);
+        FloatVector acc = FloatVector.zero(Vectors.F);
+        for (int b = 0; b < n / BLOCK; b++) {
+            long blk = offset + (long) b * BLOCK_BYTES;
+            float d = Float.float16ToFloat(data.get(F16_LAYOUT, blk));
+            int xo = xOffset + b * BLOCK;
+            acc = fmaScaled(load16(data, blk + 2), d, x, xo, acc);
+            acc = fmaScaled(load16(data, blk + 2 + 16), d, x, xo + 16, acc);
+        }
+        return Dot.sumLanes(acc);
     }
 
     @Override

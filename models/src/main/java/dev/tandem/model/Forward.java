@@ -37,7 +37,9 @@ public final class Forward {
     // The current batch.
     private final Sequence[] rowSeq; // [maxRows]
     private final int[] rowPos;      // [maxRows]
-    private final ThreadLocal<float[]> scores = ThreadLocal.withInitial(() -> new float[1024]);
+    private final ThreadLocal<float[]> scores; // per thread: [all KV positions] attention scores
+    private final Matrix.Task mm = new Matrix.Task();
+    private final AttentionTask attentionTask = new AttentionTask();
 
     public Forward(Model model, KvCache kv, Parallel pool, int maxRows) {
         this.c = model.config();
@@ -58,6 +60,8 @@ public final class Forward {
         logitBuf = new float[maxRows * c.vocab()];
         cos = new float[maxRows][c.ropeDim() / 2];
         sin = new float[maxRows][c.ropeDim() / 2];
+        int positions = kv.pages * kv.pageSize;
+        scores = ThreadLocal.withInitial(() -> new float[positions]);
         rowSeq = new Sequence[maxRows];
         rowPos = new int[maxRows];
     }
@@ -133,9 +137,9 @@ public final class Forward {
             for (int r = 0; r < n; r++) {
                 Ops.rmsnorm(xb, r * dim, x, r * dim, layer.attnNorm(), 0, dim, c.rmsEps());
             }
-            layer.wq().matmul(pool, xb, n, q);
-            layer.wk().matmul(pool, xb, n, k);
-            layer.wv().matmul(pool, xb, n, v);
+            mm.run(pool, layer.wq(), xb, n, q);
+            mm.run(pool, layer.wk(), xb, n, k);
+            mm.run(pool, layer.wv(), xb, n, v);
             for (int r = 0; r < n; r++) {
                 if (layer.bq() != null) {
                     Ops.add(q, r * qDim, layer.bq(), 0, qDim);
@@ -161,16 +165,16 @@ public final class Forward {
                 System.arraycopy(v, r * kvDim, kv.values[l], row, kvDim);
             }
             attention(l, n);
-            layer.wo().matmul(pool, att, n, xb2);
+            mm.run(pool, layer.wo(), att, n, xb2);
             Ops.add(x, 0, xb2, 0, n * dim);
             // Feed-forward block: x += Wdown · (silu(Wgate·norm(x)) ⊙ Wup·norm(x)).
             for (int r = 0; r < n; r++) {
                 Ops.rmsnorm(xb, r * dim, x, r * dim, layer.ffnNorm(), 0, dim, c.rmsEps());
             }
-            layer.gate().matmul(pool, xb, n, hb);
-            layer.up().matmul(pool, xb, n, hb2);
+            mm.run(pool, layer.gate(), xb, n, hb);
+            mm.run(pool, layer.up(), xb, n, hb2);
             Ops.swiglu(hb, 0, hb2, 0, n * c.ffn());
-            layer.down().matmul(pool, hb, n, xb2);
+            mm.run(pool, layer.down(), hb, n, xb2);
             Ops.add(x, 0, xb2, 0, n * dim);
         }
         int m = n - firstLogit;
@@ -178,18 +182,27 @@ public final class Forward {
             for (int r = firstLogit; r < n; r++) {
                 Ops.rmsnorm(normed, (r - firstLogit) * dim, x, r * dim, w.outputNorm, 0, dim, c.rmsEps());
             }
-            w.output.matmul(pool, normed, m, logitBuf);
+            mm.run(pool, w.output, normed, m, logitBuf);
             System.arraycopy(logitBuf, 0, logits, logitOff, m * c.vocab());
         }
     }
 
     /** Causal attention of every (row, query head) over its sequence's cached positions {@code [0, pos]}. */
     private void attention(int layer, int n) {
-        int heads = c.heads(), hd = c.headDim(), qDim = c.qDim(), kvDim = c.kvDim();
-        int group = heads / c.kvHeads();
-        float scale = (float) (1.0 / Math.sqrt(hd));
-        float[] keys = kv.keys[layer], values = kv.values[layer];
-        pool.forRange(n * heads, 1, (start, end) -> {
+        attentionTask.layer = layer;
+        pool.forRange(n * c.heads(), 1, attentionTask);
+    }
+
+    /** Attention over a range of (row, head) units; preallocated so a step allocates nothing. */
+    private final class AttentionTask implements Parallel.RangeTask {
+        int layer;
+
+        @Override
+        public void run(int start, int end) {
+            int heads = c.heads(), hd = c.headDim(), qDim = c.qDim(), kvDim = c.kvDim();
+            int group = heads / c.kvHeads();
+            float scale = (float) (1.0 / Math.sqrt(hd));
+            float[] keys = kv.keys[layer], values = kv.values[layer];
             for (int u = start; u < end; u++) {
                 int r = u / heads, h = u % heads;
                 int len = rowPos[r] + 1;
@@ -201,6 +214,6 @@ public final class Forward {
                 Attention.attend(q, r * qDim + h * hd, hd, keys, values, rowSeq[r].pages, kv.pageSize, kvDim,
                         (h / group) * hd, len, scale, s, att, r * qDim + h * hd);
             }
-        });
+        }
     }
 }

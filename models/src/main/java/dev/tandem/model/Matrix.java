@@ -30,8 +30,36 @@ public record Matrix(String name, Format format, MemorySegment data, int rows, i
      * the pool's threads; each thread streams its rows once for the whole batch.
      */
     public void matmul(Parallel pool, float[] x, int batch, float[] out) {
-        int grain = Math.max(1, Math.min(64, rows / (4 * pool.threads())));
-        pool.forRange(rows, grain, (start, end) -> format.matmul(data, 0, cols, start, end, x, batch, out, rows));
+        pool.forRange(rows, grain(pool), (start, end) -> format.matmul(data, 0, cols, start, end, x, batch, out, rows));
+    }
+
+    /** Rows per partition unit: small enough to balance threads, a multiple that keeps ranges tidy. */
+    public int grain(Parallel pool) {
+        return Math.max(1, Math.min(64, rows / (4 * pool.threads())));
+    }
+
+    /** A reusable matmul task (allocation-free when reused): set its operands, then run it on a pool. */
+    public static final class Task implements Parallel.RangeTask {
+        private Matrix m;
+        private float[] x;
+        private int batch;
+        private float[] out;
+
+        /** {@code out = m · x} for {@code batch} vectors, rows split across the pool. */
+        public void run(Parallel pool, Matrix m, float[] x, int batch, float[] out) {
+            this.m = m;
+            this.x = x;
+            this.batch = batch;
+            this.out = out;
+            pool.forRange(m.rows, m.grain(pool), this);
+            this.x = null;
+            this.out = null;
+        }
+
+        @Override
+        public void run(int start, int end) {
+            m.format.matmul(m.data, 0, m.cols, start, end, x, batch, out, m.rows);
+        }
     }
 
     /** Row {@code r} dequantized into {@code out[off .. off + cols)}. */

@@ -10,7 +10,9 @@ package dev.tandem.model;
  *   → temperature → softmax → one draw from the seeded stream
  * </pre>
  * One instance per sequence; not thread-safe. Every buffer is allocated here, at construction,
- * so {@link #sample} and {@link #accept} allocate nothing (DESIGN.md invariant 4). Memory per
+ * so {@link #sample} and {@link #accept} allocate nothing (DESIGN.md invariant 4) — once C2 has
+ * compiled the vector loops: before that the Vector API boxes its vectors, so a decode worker
+ * should warm its samplers up (a few thousand calls) before it counts on a quiet step. Memory per
  * sequence: about 12 bytes per vocabulary entry, plus 12 more (and the window) when penalties are
  * on — 1.5 MiB (3 MiB) for a 128k vocabulary.
  *
@@ -44,7 +46,8 @@ public final class Sampler {
     private final float invTemperature; // 1 / temperature, at most the largest float; 0 when greedy
 
     private final float[] work;       // [vocabSize] the row after sanitizing and penalties
-    private final float[] weights;    // [vocabSize] exp weights of the row, or of the candidates in ids order
+    private final float[] weights;    // [vocabSize] exp weights: by token id (the row, or top-p's T = 1 weights),
+                                      // then at the draw those of ids[0, m) in ids order
     private final double[] blockSums; // [vocabSize / BLOCK rounded up] sums of weights per block
     private final int[] ids;          // [vocabSize] candidate token ids; ids[0, m) survive the filters
 

@@ -26,14 +26,30 @@ public final class Shared {
     /** {@code shared/models}, or skips the calling test with a visible reason. */
     public static Path models() {
         Path root = rootOrNull();
-        Assumptions.assumeTrue(root != null,
-                "skipped: ../shared/models (reference models) is not beside the project; see README");
+        if (root == null) {
+            warnOnce();
+        }
+        Assumptions.assumeTrue(root != null, REASON);
         return root.resolve("models");
+    }
+
+    private static final String REASON = "skipped: ../shared/models (reference models) is not beside the project; see README";
+    private static volatile boolean warned;
+
+    /** Says once per test JVM, on the console, why tests are being skipped (assumption messages only reach the reports). */
+    private static void warnOnce() {
+        if (!warned) {
+            warned = true;
+            System.err.println("[tandem tests] " + REASON + " — tests that need it are SKIPPED");
+        }
     }
 
     /** A file under {@code shared/models}, or skips the test when it is absent. */
     public static Path model(String relative) {
         Path p = models().resolve(relative);
+        if (!Files.exists(p)) {
+            System.err.println("[tandem tests] skipped: " + p + " is absent");
+        }
         Assumptions.assumeTrue(Files.exists(p), "skipped: " + p + " is absent");
         return p;
     }

@@ -10,6 +10,8 @@ import dev.tandem.model.ModelConfig;
 import dev.tandem.model.Sampler;
 import dev.tandem.model.SamplingParams;
 import dev.tandem.model.Sequence;
+import dev.tandem.tokenizer.ChatTemplate;
+import dev.tandem.tokenizer.ChatTemplates;
 import dev.tandem.tokenizer.StreamingDecoder;
 import dev.tandem.tokenizer.Tokenizer;
 import dev.tandem.tokenizer.Tokenizers;
@@ -26,7 +28,9 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.concurrent.Callable;
 
 /** {@code tandem generate}: one prompt in, text out, with prompt and generation speed on stderr. */
@@ -90,6 +94,16 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--ignore-eos", description = "Keep generating past end-of-generation tokens.")
     boolean ignoreEos;
 
+    @Option(names = "--chat", description = "Treat --prompt as a user message and render it with the model's chat template.")
+    boolean chat;
+
+    @Option(names = "--system", paramLabel = "TEXT", description = "With --chat: a system message before the prompt.")
+    String system;
+
+    @Option(names = "--chat-template", paramLabel = "NAME|FILE",
+            description = "With --chat: a built-in template (chatml, llama2, llama3, mistral, phi3, zephyr) or a .jinja file instead of the model's.")
+    String chatTemplate;
+
     @Spec
     CommandSpec spec;
 
@@ -97,6 +111,12 @@ final class GenerateCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
+        if ((chat || chatTemplate != null || system != null) && prompt.text == null) {
+            throw new ParameterException(spec.commandLine(), "--chat, --system and --chat-template need --prompt TEXT");
+        }
+        if ((chatTemplate != null || system != null) && !chat) {
+            throw new ParameterException(spec.commandLine(), "--system and --chat-template only apply with --chat");
+        }
         if (maxTokens < 0) {
             throw new ParameterException(spec.commandLine(), "--max-tokens must be at least 0, not " + maxTokens);
         }
@@ -118,7 +138,14 @@ final class GenerateCommand implements Callable<Integer> {
         try (Model m = Model.load(path); Parallel pool = new Parallel(nThreads, "tandem-compute")) {
             ModelConfig c = m.config();
             Tokenizer tok = Tokenizers.fromGguf(m.file());
-            int[] promptTokens = prompt.tokens != null ? prompt.tokens : tok.encode(prompt.text, true, true);
+            int[] promptTokens;
+            if (prompt.tokens != null) {
+                promptTokens = prompt.tokens;
+            } else if (chat) {
+                promptTokens = chatPrompt(m, tok, err);
+            } else {
+                promptTokens = tok.encode(prompt.text, true, true);
+            }
             if (promptTokens.length == 0) {
                 throw new ParameterException(spec.commandLine(), "the prompt is empty (no tokens)");
             }
@@ -199,6 +226,21 @@ final class GenerateCommand implements Callable<Integer> {
             err.flush();
         }
         return 0;
+    }
+
+    /** The chat template's rendering of [system,] user, tokenized; BOS added only if the template did not write it. */
+    private int[] chatPrompt(Model m, Tokenizer tok, PrintWriter err) {
+        ChatTemplate template = ChatTemplates.fromGguf(m.file(), tok, chatTemplate);
+        List<ChatTemplate.Message> messages = new ArrayList<>();
+        if (system != null) {
+            messages.add(new ChatTemplate.Message("system", system));
+        }
+        messages.add(new ChatTemplate.Message("user", prompt.text));
+        String text = template.render(messages, true);
+        String bosText = tok.bos() >= 0 ? tok.tokenText(tok.bos()) : null;
+        boolean hasBos = bosText != null && !bosText.isEmpty() && text.startsWith(bosText);
+        err.println("chat template: " + template.name());
+        return tok.encode(text, !hasBos, true);
     }
 
     private static void writeF32(Path file, float[] v) throws IOException {

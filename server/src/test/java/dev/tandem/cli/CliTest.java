@@ -117,6 +117,24 @@ class CliTest {
     }
 
     @Test
+    void chatRendersTheTemplateBeforeTokenizing(@TempDir Path dir) throws Exception {
+        Path model = dir.resolve("chat.gguf");
+        assertEquals(0, run("make-model", "--dim", "64", "--layers", "1", "--heads", "4", "--ffn", "64", "--out", model.toString()).code());
+        Result gen = run("generate", "--model", model.toString(), "--chat", "--chat-template", "chatml", "--system", "Be brief.",
+                "--prompt", "Hi", "-n", "1", "--temperature", "0", "--json");
+        assertEquals(0, gen.code(), gen.err());
+        assertTrue(gen.err().contains("chat template: chatml"), gen.err());
+        String expected = "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n";
+        try (Model m = Model.load(model)) {
+            int[] want = dev.tandem.tokenizer.Tokenizers.fromGguf(m.file()).encode(expected, true, true);
+            assertArrayEquals(want, JSON.treeToValue(JSON.readTree(gen.out()).get("prompt_tokens"), int[].class));
+        }
+        Result misuse = run("generate", "--model", model.toString(), "--system", "x", "--prompt", "Hi");
+        assertEquals(2, misuse.code());
+        assertTrue(misuse.err().contains("only apply with --chat"), misuse.err());
+    }
+
+    @Test
     void helpListsSubcommands() {
         Result help = run("--help");
         assertEquals(0, help.code());

@@ -1,0 +1,66 @@
+package dev.tandem.model;
+
+import dev.tandem.kernels.Parallel;
+import dev.tandem.testing.Shared;
+import org.junit.jupiter.api.Test;
+
+import java.lang.management.ManagementFactory;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** DESIGN.md invariant 4, for the forward pass: once warm, a decode step allocates nothing on any thread. */
+class DecodeAllocationTest {
+
+    @Test
+    void warmDecodeStepsAllocateNothing() {
+        var mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        assertTrue(mx.isThreadAllocatedMemorySupported(), "this JVM cannot measure thread allocation");
+        try (Model model = Model.load(Shared.model("ref/llama31-q8_0.gguf")); Parallel pool = new Parallel(2, "alloc")) {
+            ModelConfig c = model.config();
+            int warm = 1500, measured = 300;
+            KvCache kv = KvCache.forPositions(c, 2 * (warm + measured + 8), 16);
+            Sequence a = new Sequence(warm + measured + 8, 16), b = new Sequence(warm + measured + 8, 16);
+            assertTrue(kv.reserve(a, warm + measured + 8) && kv.reserve(b, warm + measured + 8));
+            Forward fw = new Forward(model, kv, pool, 4);
+            Sequence[] seqs = {a, b};
+            int[] tokens = {1, 2};
+            float[] logits = new float[2 * c.vocab()];
+            for (int i = 0; i < warm; i++) {
+                step(fw, seqs, tokens, logits, c.vocab());
+            }
+            long[] ids = ids(pool);
+            long before = allocated(mx, ids);
+            for (int i = 0; i < measured; i++) {
+                step(fw, seqs, tokens, logits, c.vocab());
+            }
+            long after = allocated(mx, ids);
+            assertEquals(0, after - before, "bytes allocated by " + measured + " decode steps of batch 2 (caller + workers)");
+        }
+    }
+
+    private static void step(Forward fw, Sequence[] seqs, int[] tokens, float[] logits, int vocab) {
+        fw.decode(seqs, tokens, 2, logits);
+        tokens[0] = (tokens[0] * 31 + 7) % vocab;
+        tokens[1] = (tokens[1] * 17 + 3) % vocab;
+    }
+
+    private static long[] ids(Parallel pool) {
+        Thread[] w = pool.workers();
+        long[] ids = new long[w.length + 1];
+        ids[0] = Thread.currentThread().threadId();
+        for (int i = 0; i < w.length; i++) {
+            ids[i + 1] = w[i].threadId();
+        }
+        return ids;
+    }
+
+    /** Per-thread queries: the array-returning variant would itself allocate inside the measurement. */
+    private static long allocated(com.sun.management.ThreadMXBean mx, long[] ids) {
+        long s = 0;
+        for (long id : ids) {
+            s += mx.getThreadAllocatedBytes(id);
+        }
+        return s;
+    }
+}
