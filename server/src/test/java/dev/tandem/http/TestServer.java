@@ -23,8 +23,23 @@ final class TestServer implements AutoCloseable {
     final List<String> log = Collections.synchronizedList(new ArrayList<>());
     final FakeEngine engine;
     final HttpServer server;
+    private final int fixedPort; // > 0: a client of some other server (no engine, no server object)
+
+    /** Raw HTTP against a server on {@code port} (another process). */
+    record Client(int port) {
+        TestServer asServer() {
+            return new TestServer(port);
+        }
+    }
+
+    private TestServer(int port) {
+        this.engine = null;
+        this.server = null;
+        this.fixedPort = port;
+    }
 
     TestServer(ServerConfig config, int contextLength, int capacity, boolean ready) throws InterruptedException {
+        fixedPort = 0;
         engine = new FakeEngine(MODEL, contextLength, capacity, registry);
         server = HttpServer.start(config, registry, log::add);
         if (ready) {
@@ -37,7 +52,7 @@ final class TestServer implements AutoCloseable {
     }
 
     int port() {
-        return server.port();
+        return fixedPort > 0 ? fixedPort : server.port();
     }
 
     @Override
@@ -132,6 +147,9 @@ final class TestServer implements AutoCloseable {
             }
             int size = Integer.parseInt(new String(b, i, eol - i, StandardCharsets.US_ASCII).trim(), 16);
             if (size == 0) {
+                if (i + 5 < b.length) {
+                    throw new IOException("bytes after the last chunk: " + new String(b, i, b.length - i, StandardCharsets.UTF_8));
+                }
                 return out.toByteArray();
             }
             out.write(b, eol + 2, size);
