@@ -69,7 +69,9 @@ final class ApiHandler extends ChannelInboundHandlerAdapter {
 
     private void route(FullHttpRequest req, Exchange ex) {
         if (req.decoderResult().isFailure()) {
-            throw ApiException.badRequest(null, "malformed HTTP request: " + req.decoderResult().cause().getMessage());
+            Responses.errorAndClose(ctx.channel(), state, ex,
+                    ApiException.badRequest(null, "malformed HTTP request: " + req.decoderResult().cause().getMessage()));
+            return; // the connection closes: no next request
         }
         Route route = Route.of(ex.path);
         if (route == null) {

@@ -35,6 +35,13 @@ final class Responses {
         return send(ch, state, ex, r, e.getMessage());
     }
 
+    /** The error, then the connection closes (the request could not be parsed: nothing after it can be trusted). */
+    static void errorAndClose(Channel ch, ServerState state, Exchange ex, ApiException e) {
+        FullHttpResponse r = full(e.status(), Json.bytes(Json.error(e)), "application/json");
+        r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+        send(ch, state, ex, r, e.getMessage()).addListener(ChannelFutureListener.CLOSE);
+    }
+
     /** 405 with the Allow header. */
     static ChannelFuture methodNotAllowed(Channel ch, ServerState state, Exchange ex, String allow) {
         ApiException e = new ApiException(405, "invalid_request_error", null, "method_not_allowed",

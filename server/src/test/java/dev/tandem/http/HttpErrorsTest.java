@@ -267,4 +267,26 @@ class HttpErrorsTest {
             assertNull(s.request("GET", "/health", "Origin: http://evil.example").header("access-control-allow-origin"));
         }
     }
+
+    @Test
+    void oversizedHeadersAre400() throws Exception {
+        TestServer.Raw r = srv.request("GET", "/health", "X-Big: " + "h".repeat(40_000));
+        error(r, 400, "invalid_request_error", null);
+    }
+
+    @Test
+    void pipelinedRequestsAreAnsweredInOrder() throws Exception {
+        try (Socket s = new Socket("127.0.0.1", srv.port())) {
+            s.setSoTimeout(10_000);
+            String body = "{\"prompt\":\"x\",\"max_tokens\":3,\"temperature\":0}";
+            String post = "POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: "
+                    + body.length() + "\r\n\r\n" + body;
+            s.getOutputStream().write((post + "GET /v1/nothing HTTP/1.1\r\nHost: x\r\n\r\n" + post).getBytes(StandardCharsets.US_ASCII));
+            TestServer.Raw a = TestServer.readOne(s.getInputStream());
+            TestServer.Raw b = TestServer.readOne(s.getInputStream());
+            TestServer.Raw c = TestServer.readOne(s.getInputStream());
+            assertEquals(List.of(200, 404, 200), List.of(a.status(), b.status(), c.status()), a.text() + b.text() + c.text());
+            assertEquals("The", JSON.readTree(c.body()).at("/choices/0/text").asText());
+        }
+    }
 }

@@ -92,7 +92,7 @@ final class TestServer implements AutoCloseable {
 
     Raw exchange(byte[] head, byte[] body) throws IOException {
         try (Socket s = new Socket("127.0.0.1", port())) {
-            s.setSoTimeout(20_000);
+            s.setSoTimeout(5_000);
             OutputStream out = s.getOutputStream();
             out.write(head);
             out.write(body);
