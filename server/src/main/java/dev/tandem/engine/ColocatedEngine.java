@@ -33,8 +33,8 @@ import java.util.concurrent.locks.LockSupport;
  *   <li>runs one decode step with one row per running sequence ({@code Forward.decode}), samples,
  *       and delivers each row's token.</li>
  * </ol>
- * Cancellation is a volatile flag read at the top of each iteration, so a cancelled request ends
- * within one decode step. Every request ends exactly once, on the scheduler thread, and returns
+ * Cancellation is a volatile flag read at the top of each iteration and again as each decode batch
+ * is formed, so a cancelled request gets no token computed after the flag is seen. Every request ends exactly once, on the scheduler thread, and returns
  * its KV pages before its sink hears of it (DESIGN.md invariant 3). A sink that throws ends only
  * its own request (as failed). Decode buffers are sized for {@code maxRunning} rows at start.
  *
@@ -221,6 +221,11 @@ public final class ColocatedEngine implements Engine {
         }
     }
 
+    /** Whether shutdown has begun (new requests are refused). */
+    boolean shuttingDown() {
+        return shuttingDown;
+    }
+
     /** KV pages held by requests now (the {@code tandem_kv_blocks_used} gauge). */
     int kvPagesUsed() {
         return metrics.kvUsed.get();
@@ -352,10 +357,13 @@ public final class ColocatedEngine implements Engine {
     }
 
     private void decodeStep() {
+        boolean graceOver = shuttingDown && System.nanoTime() - deadlineNanos >= 0;
         int n = 0;
         for (int i = 0; i < liveCount; i++) {
             ActiveRequest r = live[i];
-            if (!r.ended && r.pendingToken >= 0) {
+            if (!r.ended && (r.cancelRequested || graceOver)) { // e.g. cancelled from within onToken of a prefill's first token
+                end(r, FinishReason.CANCELLED, null);
+            } else if (!r.ended && r.pendingToken >= 0) {
                 batchReq[n] = r;
                 batchSeq[n] = r.seq;
                 batchTok[n] = r.pendingToken;

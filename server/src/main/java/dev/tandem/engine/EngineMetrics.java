@@ -1,6 +1,7 @@
 package dev.tandem.engine;
 
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
@@ -13,7 +14,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * The engine's meters (DESIGN.md "Metrics"), registered once per engine. Micrometer names are
  * dotted; the Prometheus registry renders {@code tandem.request.queue} (a timer) as
  * {@code tandem_request_queue_seconds}, {@code tandem.prompt.tokens} (a counter) as
- * {@code tandem_prompt_tokens_total}, and a gauge's name as is. The split engine's
+ * {@code tandem_prompt_tokens_total}, and a gauge's name as is — except a trailing {@code _total},
+ * which it strips from gauges, so {@code tandem_kv_blocks_total} is a constant counter. The split engine's
  * {@code tandem_kv_migration_*} meters are not here.
  *
  * <p>Gauges read atomics the scheduler writes; recording a timer or counter takes no engine lock.
@@ -28,6 +30,7 @@ final class EngineMetrics {
     final AtomicInteger running = new AtomicInteger();   // tandem_requests_running: admitted (prefilling or decoding)
     final AtomicInteger waiting = new AtomicInteger();   // tandem_requests_waiting: accepted, not yet admitted
     final AtomicInteger kvUsed = new AtomicInteger();    // tandem_kv_blocks_used: pages held by requests
+    final AtomicInteger kvTotal;                         // tandem_kv_blocks_total: pages in the pool
     final AtomicInteger batchSize = new AtomicInteger(); // tandem_decode_batch_size: rows of the last decode step
 
     final Counter promptTokens;     // tandem_prompt_tokens_total: prompt tokens prefilled
@@ -48,7 +51,11 @@ final class EngineMetrics {
         gauge(r, "tandem.requests.running", running, "Requests admitted: prefilling or decoding");
         gauge(r, "tandem.requests.waiting", waiting, "Requests accepted and waiting for admission");
         gauge(r, "tandem.kv.blocks.used", kvUsed, "KV cache pages held by requests");
-        gauge(r, "tandem.kv.blocks.total", new AtomicInteger(kvBlocksTotal), "KV cache pages in the pool");
+        // A constant, registered as a counter: Prometheus reserves the "_total" suffix for counters, and
+        // the Prometheus registry strips it from a gauge's name (it would render as tandem_kv_blocks).
+        kvTotal = new AtomicInteger(kvBlocksTotal); // a field: a function counter holds its object weakly
+        FunctionCounter.builder("tandem.kv.blocks.total", kvTotal, AtomicInteger::get)
+                .description("KV cache pages in the pool (constant)").register(r);
         gauge(r, "tandem.decode.batch.size", batchSize, "Sequences in the current decode step");
 
         promptTokens = Counter.builder("tandem.prompt.tokens").description("Prompt tokens prefilled").register(r);

@@ -25,6 +25,11 @@ final class RecordingSink implements TokenSink {
     volatile EngineException error;
     /** When ≥ 1, onToken throws on that token (1-based), to test a broken sink. */
     int throwOnToken;
+    /**
+     * When set, the first onToken waits for it (a test-only stall of the scheduler thread, so that
+     * what the test does meanwhile — cancel, submit, shut down — happens at a known point).
+     */
+    volatile CountDownLatch gate;
 
     @Override
     public void onToken(int tokenId, String textPiece, Logprobs lp) {
@@ -36,6 +41,16 @@ final class RecordingSink implements TokenSink {
         logprobs.add(lp);
         text.append(textPiece);
         firstToken.countDown();
+        CountDownLatch g = gate;
+        if (g != null && tokens.size() == 1) {
+            try {
+                if (!g.await(30, TimeUnit.SECONDS)) {
+                    throw new IllegalStateException("gate not opened within 30 s");
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
         if (throwOnToken == tokens.size()) {
             throw new IllegalStateException("sink broken on purpose at token " + throwOnToken);
         }
@@ -70,6 +85,17 @@ final class RecordingSink implements TokenSink {
         if (!firstToken.await(30, TimeUnit.SECONDS)) {
             throw new AssertionError("no token within 30 s");
         }
+    }
+
+    /** A sink whose first onToken holds the scheduler until {@link #open}. */
+    static RecordingSink gated() {
+        RecordingSink s = new RecordingSink();
+        s.gate = new CountDownLatch(1);
+        return s;
+    }
+
+    void open() {
+        gate.countDown();
     }
 
     int[] tokenArray() {
