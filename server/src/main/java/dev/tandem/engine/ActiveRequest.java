@@ -20,7 +20,6 @@ final class ActiveRequest implements RequestHandle {
     final TokenSink sink;
     final int[] prompt;          // [promptTokens] the request's prompt (not copied; the request is the caller's)
     final int maxTokens;         // clamped so prompt + maxTokens ≤ the context length
-    final boolean clampedByContext; // maxTokens was lowered to fit the context
     final long arrivalNanos;
     private final Runnable wake; // unparks the scheduler
 
@@ -42,13 +41,11 @@ final class ActiveRequest implements RequestHandle {
     String text;
     FinishReason finish;
 
-    ActiveRequest(GenerationRequest request, TokenSink sink, int maxTokens, boolean clampedByContext,
-                  long arrivalNanos, Runnable wake) {
+    ActiveRequest(GenerationRequest request, TokenSink sink, int maxTokens, long arrivalNanos, Runnable wake) {
         this.request = request;
         this.sink = sink;
         this.prompt = request.promptTokens();
         this.maxTokens = maxTokens;
-        this.clampedByContext = clampedByContext;
         this.arrivalNanos = arrivalNanos;
         this.wake = wake;
     }

@@ -116,7 +116,12 @@ public final class ColocatedEngine implements Engine {
         this.batchTok = new int[n];
         this.logits = new float[Math.multiplyExact(n, vocab)];
         this.pool = new Parallel(config.threads(), "tandem-compute");
-        this.forward = new Forward(model, kv, pool, Math.max(config.prefillChunk(), n));
+        try {
+            this.forward = new Forward(model, kv, pool, Math.max(config.prefillChunk(), n));
+        } catch (RuntimeException | OutOfMemoryError e) {
+            pool.close();
+            throw e;
+        }
         this.scheduler = new Thread(this::run, "tandem-scheduler");
         scheduler.setDaemon(true);
         scheduler.start();
@@ -132,26 +137,12 @@ public final class ColocatedEngine implements Engine {
         Objects.requireNonNull(request, "request");
         Objects.requireNonNull(sink, "sink");
         long now = System.nanoTime();
-        int[] prompt = request.promptTokens();
-        int ctx = config.contextLength();
-        if (prompt.length > ctx - 1) {
-            throw reject(EngineException.Kind.INVALID_REQUEST, "the prompt has " + prompt.length
-                    + " tokens; the context of " + ctx + " holds at most " + (ctx - 1) + " prompt tokens and one generated token");
+        String problem = RequestChecks.problem(request, config.contextLength(), vocab);
+        if (problem != null) {
+            throw reject(EngineException.Kind.INVALID_REQUEST, problem);
         }
-        for (int i = 0; i < prompt.length; i++) {
-            if (prompt[i] < 0 || prompt[i] >= vocab) {
-                throw reject(EngineException.Kind.INVALID_REQUEST, "prompt token " + i + " is " + prompt[i]
-                        + ", outside the vocabulary (0.." + (vocab - 1) + ")");
-            }
-        }
-        try {
-            request.sampling().validate();
-        } catch (IllegalArgumentException e) {
-            throw reject(EngineException.Kind.INVALID_REQUEST, e.getMessage());
-        }
-        int maxTokens = Math.min(request.maxTokens(), ctx - prompt.length);
-        ActiveRequest r = new ActiveRequest(request, sink, maxTokens, maxTokens < request.maxTokens(), now,
-                this::wake);
+        int maxTokens = RequestChecks.maxTokens(request, config.contextLength());
+        ActiveRequest r = new ActiveRequest(request, sink, maxTokens, now, this::wake);
         if ((r.positions() + PAGE_SIZE - 1) / PAGE_SIZE > kv.pages) { // unreachable while kvPositions ≥ contextLength
             throw reject(EngineException.Kind.INVALID_REQUEST, "the request needs " + r.positions()
                     + " KV positions; the cache holds " + (long) kv.pages * PAGE_SIZE);
@@ -317,12 +308,17 @@ public final class ColocatedEngine implements Engine {
             metrics.running.incrementAndGet();
             metrics.kvUsed.set(kv.pages - kv.freePages());
             r.seq = s;
-            r.sampler = new Sampler(r.request.sampling(), vocab);
-            for (int t : r.prompt) {
-                r.sampler.accept(t);
+            try {
+                r.sampler = new Sampler(r.request.sampling(), vocab);
+                for (int t : r.prompt) {
+                    r.sampler.accept(t);
+                }
+                r.decoder = new StreamingDecoder(tokenizer);
+                r.stops = new StopMatcher(r.request.stop());
+            } catch (RuntimeException e) {
+                end(r, null, internal("admission failed", e)); // returns the pages just reserved
+                continue;
             }
-            r.decoder = new StreamingDecoder(tokenizer);
-            r.stops = new StopMatcher(r.request.stop());
             live[liveCount++] = r;
         }
     }
@@ -458,15 +454,7 @@ public final class ColocatedEngine implements Engine {
         }
         r.sampler = null;
         r.decoder = null;
-        EngineMetrics.record(metrics.e2e, System.nanoTime() - r.arrivalNanos);
-        if (error != null) {
-            metrics.failed.increment();
-        } else if (reason == FinishReason.CANCELLED) {
-            metrics.cancelledState.increment();
-            metrics.cancellations.increment();
-        } else {
-            metrics.finished.increment();
-        }
+        metrics.ended(error != null, reason, System.nanoTime() - r.arrivalNanos);
         try {
             if (error != null) {
                 r.sink.onError(error);

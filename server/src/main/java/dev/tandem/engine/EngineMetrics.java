@@ -68,6 +68,19 @@ final class EngineMetrics {
                 .description("Requests cancelled (client gone, shutdown)").register(r);
     }
 
+    /** Counts one terminal state: failed, else by {@code reason}; records the end-to-end time. */
+    void ended(boolean failure, FinishReason reason, long e2eNanos) {
+        record(e2e, e2eNanos);
+        if (failure) {
+            failed.increment();
+        } else if (reason == FinishReason.CANCELLED) {
+            cancelledState.increment();
+            cancellations.increment();
+        } else {
+            finished.increment();
+        }
+    }
+
     static void record(Timer t, long nanos) {
         t.record(nanos, TimeUnit.NANOSECONDS);
     }

@@ -1,10 +1,13 @@
 package dev.tandem.engine;
 
 import dev.tandem.model.SamplingParams;
+import dev.tandem.tokenizer.Tokenizer;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -191,5 +194,61 @@ class ColocatedEngineGenerationTest {
                 assertTrue(lp.logprob() <= 0f && lp.logprob() > Float.NEGATIVE_INFINITY, () -> "logprob " + lp.logprob());
             }
         }
+    }
+
+    /**
+     * End of generation: the model's random weights never pick EOS early, so a tokenizer wrapper
+     * declares a greedy token (the first new one from the 3rd on) an end-of-generation token. The request stops there with STOP;
+     * that token is delivered (counted in usage) with no text of its own; ignoreEos runs past it.
+     */
+    @Test
+    void endOfGenerationTokenStopsAndIsCountedButNotShown() throws Exception {
+        GenerationRequest plain = EngineFixture.greedy(fx.prompt(10, 55), 20);
+        int[] tokens = fx.direct(plain);
+        int k = 2; // the first position ≥ 2 whose token did not occur before it
+        while (k < tokens.length && contains(Arrays.copyOf(tokens, k), tokens[k])) {
+            k++;
+        }
+        assertTrue(k < tokens.length - 1, () -> "test setup: no fresh token in " + Arrays.toString(tokens));
+        int eog = tokens[k];
+        Tokenizer marked = new EogTokenizer(fx.tokenizer, eog);
+        EngineConfig cfg = new EngineConfig("test", 2, 2, 16, 128, 256, 4);
+        try (ColocatedEngine engine = new ColocatedEngine(fx.model, marked, null, cfg, new SimpleMeterRegistry())) {
+            GenerationRequest stopAtEog = new GenerationRequest(plain.promptTokens(), plain.sampling(), 20, List.of(), false, false, 0);
+            RecordingSink s = run(engine, stopAtEog);
+            assertEquals(FinishReason.STOP, s.reason, s::toString);
+            assertArrayEquals(Arrays.copyOf(tokens, k + 1), s.tokenArray(), "tokens up to and including the EOG token");
+            assertEquals(new Usage(10, k + 1), s.usage);
+            assertEquals("", s.pieces.get(k), "the EOG token's own text is not shown");
+            StringBuilder before = new StringBuilder();
+            for (int i = 0; i < k; i++) {
+                before.append(new String(fx.tokenizer.tokenBytes(tokens[i]), StandardCharsets.UTF_8));
+            }
+            assertEquals(before.toString(), s.text.toString(), "text of the tokens before it");
+            RecordingSink ignoring = run(engine, plain);
+            assertArrayEquals(tokens, ignoring.tokenArray(), "ignoreEos runs past it");
+            assertEquals(FinishReason.LENGTH, ignoring.reason);
+        }
+    }
+
+    private static boolean contains(int[] a, int x) {
+        return Arrays.stream(a).anyMatch(v -> v == x);
+    }
+
+    /** A tokenizer that also treats one chosen id as end of generation. */
+    private record EogTokenizer(Tokenizer t, int eog) implements Tokenizer {
+        @Override public int[] encode(String text, boolean addSpecial, boolean parseSpecial) { return t.encode(text, addSpecial, parseSpecial); }
+        @Override public byte[] tokenBytes(int id) { return t.tokenBytes(id); }
+        @Override public byte[] tokenBytes(int id, boolean special) { return t.tokenBytes(id, special); }
+        @Override public String decode(int[] ids) { return t.decode(ids); }
+        @Override public boolean stripsLeadingSpace() { return t.stripsLeadingSpace(); }
+        @Override public int vocabSize() { return t.vocabSize(); }
+        @Override public int bos() { return t.bos(); }
+        @Override public int eos() { return t.eos(); }
+        @Override public boolean addsBos() { return t.addsBos(); }
+        @Override public boolean addsEos() { return t.addsEos(); }
+        @Override public boolean isEndOfGeneration(int id) { return id == eog || t.isEndOfGeneration(id); }
+        @Override public String tokenText(int id) { return t.tokenText(id); }
+        @Override public int tokenId(String text) { return t.tokenId(text); }
     }
 }
