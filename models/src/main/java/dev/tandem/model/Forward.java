@@ -29,8 +29,9 @@ public final class Forward {
     private final float[] att;    // [maxRows][qDim] attention output
     private final float[] hb;     // [maxRows][ffn] gate, then swiglu
     private final float[] hb2;    // [maxRows][ffn] up
-    private final float[] normed; // [maxRows][dim] final-normed rows that want logits
-    private final float[] logitBuf; // [maxRows][vocab]
+    private final float[] normed;   // [logitRows][dim] final-normed rows that want logits
+    private final float[] logitBuf; // [logitRows][vocab]
+    private final int logitRows;    // rows whose logits are computed together (bounds the buffer for big vocabularies)
     private final float[][] cos;  // [maxRows][ropeDim/2]
     private final float[][] sin;  // [maxRows][ropeDim/2]
 
@@ -56,8 +57,9 @@ public final class Forward {
         att = new float[maxRows * c.qDim()];
         hb = new float[maxRows * c.ffn()];
         hb2 = new float[maxRows * c.ffn()];
-        normed = new float[maxRows * c.dim()];
-        logitBuf = new float[maxRows * c.vocab()];
+        logitRows = Math.min(maxRows, 16);
+        normed = new float[logitRows * c.dim()];
+        logitBuf = new float[logitRows * c.vocab()];
         cos = new float[maxRows][c.ropeDim() / 2];
         sin = new float[maxRows][c.ropeDim() / 2];
         int positions = kv.pages * kv.pageSize;
@@ -177,13 +179,16 @@ public final class Forward {
             mm.run(pool, layer.down(), hb, n, xb2);
             Ops.add(x, 0, xb2, 0, n * dim);
         }
-        int m = n - firstLogit;
-        if (m > 0 && logits != null) {
-            for (int r = firstLogit; r < n; r++) {
-                Ops.rmsnorm(normed, (r - firstLogit) * dim, x, r * dim, w.outputNorm, 0, dim, c.rmsEps());
+        if (logits == null) {
+            return;
+        }
+        for (int g = firstLogit; g < n; g += logitRows) {
+            int m = Math.min(logitRows, n - g);
+            for (int r = 0; r < m; r++) {
+                Ops.rmsnorm(normed, r * dim, x, (g + r) * dim, w.outputNorm, 0, dim, c.rmsEps());
             }
             mm.run(pool, w.output, normed, m, logitBuf);
-            System.arraycopy(logitBuf, 0, logits, logitOff, m * c.vocab());
+            System.arraycopy(logitBuf, 0, logits, logitOff + (g - firstLogit) * c.vocab(), m * c.vocab());
         }
     }
 

@@ -5,7 +5,7 @@ import dev.tandem.gguf.GgufFile;
 /** Builds the {@link Tokenizer} a GGUF file's {@code tokenizer.ggml.model} names. */
 public final class Tokenizers {
     /** The values of {@code tokenizer.ggml.model} tandem reads, with what they are. */
-    public static final String SUPPORTED = "llama (SentencePiece)";
+    public static final String SUPPORTED = "llama (SentencePiece), gpt2 (byte-level BPE)";
 
     private Tokenizers() {}
 
@@ -26,6 +26,7 @@ public final class Tokenizers {
         }
         return switch (model) {
             case "llama" -> new SentencePieceTokenizer(VocabularyLoader.load(f, VocabularyLoader.SPM));
+            case "gpt2" -> BpeTokenizer.fromGguf(f);
             default -> throw new TokenizerException(f.path() + ": unsupported tokenizer " + key + " = \"" + model
                     + "\"; tandem reads: " + SUPPORTED);
         };

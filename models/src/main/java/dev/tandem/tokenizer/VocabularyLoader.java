@@ -20,9 +20,14 @@ import java.util.Locale;
  */
 final class VocabularyLoader {
     /** Per-model defaults, before the file's metadata overrides them. */
-    record Defaults(int bos, int eos, int unk, boolean addBos, boolean addEos, boolean addSpacePrefix) {}
+    record Defaults(int bos, int eos, int unk, boolean addBos, boolean addEos, boolean addSpacePrefix, boolean byteLevel) {}
 
-    static final Defaults SPM = new Defaults(1, 2, 0, true, false, true);
+    static final Defaults SPM = new Defaults(1, 2, 0, true, false, true, false);
+
+    /** llama.cpp's BPE defaults: BOS = EOS = 11, no UNK, no space prefix; BOS added only for some pre-tokenizers (Llama 3). */
+    static Defaults bpe(boolean addBos) {
+        return new Defaults(11, 11, -1, addBos, false, false, true);
+    }
 
     private static final String K = "tokenizer.ggml.";
     private static final List<String> EOT_TEXTS = List.of("<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>",
@@ -155,7 +160,7 @@ final class VocabularyLoader {
         int[] specials = specialTokens(texts, attrs);
         byte[][] pieces = new byte[n][];
         for (int id = 0; id < n; id++) {
-            pieces[id] = renderPiece(texts[id], attrs[id]);
+            pieces[id] = renderPiece(texts[id], attrs[id], d.byteLevel());
         }
         applyModelAttrs(table, specials, attrs);
 
@@ -201,13 +206,13 @@ final class VocabularyLoader {
         return ids.stream().mapToInt(Integer::intValue).toArray();
     }
 
-    /** What llama.cpp's token_to_piece gives with special = true (and no lstrip). */
-    private static byte[] renderPiece(byte[] text, int attr) {
+    /** What llama.cpp's token_to_piece gives with special = true (and no lstrip); byte-level BPE maps characters to bytes. */
+    private static byte[] renderPiece(byte[] text, int attr, boolean byteLevel) {
         if ((attr & (TokenAttr.UNKNOWN | TokenAttr.CONTROL | TokenAttr.USER_DEFINED)) != 0) {
             return text;
         }
         if ((attr & TokenAttr.NORMAL) != 0) {
-            return SpaceEscape.unescape(text);
+            return byteLevel ? ByteUnicode.decode(text) : SpaceEscape.unescape(text);
         }
         if ((attr & TokenAttr.BYTE) != 0) {
             return new byte[] {(byte) parseByteToken(text)};

@@ -124,13 +124,18 @@ class SpecialTokensTest {
     }
 
     @Test
-    void unsupportedModelIsAOneLineErrorNamingIt() {
-        Path gpt2 = Shared.model("vocab/ggml-vocab-gpt-2.gguf");
-        try (GgufFile f = GgufFile.open(gpt2)) {
-            TokenizerException e = assertThrows(TokenizerException.class, () -> Tokenizers.fromGguf(f));
-            String m = e.getMessage();
-            assertTrue(m.contains("\"gpt2\"") && m.contains("llama") && m.contains("ggml-vocab-gpt-2.gguf"), m);
-            assertFalse(m.contains("\n"), m);
+    void unsupportedModelIsAOneLineErrorNamingIt() throws java.io.IOException {
+        Path t5 = java.nio.file.Files.createTempFile("t5-vocab", ".gguf");
+        try {
+            MiniGguf.write(t5, java.util.Map.of("tokenizer.ggml.model", "t5", "tokenizer.ggml.tokens", new String[] {"a"}));
+            try (GgufFile f = GgufFile.open(t5)) {
+                TokenizerException e = assertThrows(TokenizerException.class, () -> Tokenizers.fromGguf(f));
+                String m = e.getMessage();
+                assertTrue(m.contains("\"t5\"") && m.contains("llama") && m.contains("gpt2") && m.contains(t5.getFileName().toString()), m);
+                assertFalse(m.contains("\n"), m);
+            }
+        } finally {
+            java.nio.file.Files.deleteIfExists(t5);
         }
     }
 }

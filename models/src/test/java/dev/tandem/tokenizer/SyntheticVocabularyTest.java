@@ -96,10 +96,11 @@ class SyntheticVocabularyTest {
 
     @Test
     void unsupportedOrMissingModelIsAClearError() throws IOException {
-        Path gpt2 = MiniGguf.write(dir.resolve("gpt2.gguf"), Map.of("tokenizer.ggml.model", "gpt2", "tokenizer.ggml.tokens", TOKENS));
-        try (GgufFile f = GgufFile.open(gpt2)) {
+        Path bert = MiniGguf.write(dir.resolve("bert.gguf"), Map.of("tokenizer.ggml.model", "bert", "tokenizer.ggml.tokens", TOKENS));
+        try (GgufFile f = GgufFile.open(bert)) {
             TokenizerException e = assertThrows(TokenizerException.class, () -> Tokenizers.fromGguf(f));
-            assertEquals(gpt2 + ": unsupported tokenizer tokenizer.ggml.model = \"gpt2\"; tandem reads: llama (SentencePiece)", e.getMessage());
+            assertEquals(bert + ": unsupported tokenizer tokenizer.ggml.model = \"bert\"; tandem reads: llama (SentencePiece), gpt2 (byte-level BPE)",
+                    e.getMessage());
         }
         Path none = MiniGguf.write(dir.resolve("none.gguf"), Map.of("general.name", "x"));
         try (GgufFile f = GgufFile.open(none)) {

@@ -12,8 +12,8 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         versionProvider = Main.Version.class,
         description = "CPU inference server for GGUF language models: batched prefill, pinned decode.",
-        subcommands = {GenerateCommand.class, InspectCommand.class, MakeModelCommand.class, TemplateCommand.class,
-                CommandLine.HelpCommand.class})
+        subcommands = {GenerateCommand.class, BenchCommand.class, InspectCommand.class, MakeModelCommand.class,
+                TemplateCommand.class, TokenizeCommand.class, DetokenizeCommand.class, CommandLine.HelpCommand.class})
 public final class Main {
 
     public static void main(String[] args) {

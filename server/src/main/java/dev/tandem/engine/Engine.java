@@ -11,7 +11,8 @@ public interface Engine extends AutoCloseable {
      * Queues a request. Returns at once; tokens and exactly one terminal call reach {@code sink}
      * from engine threads.
      *
-     * @throws EngineException.Rejected when the queue is full (429) or the request cannot fit (400)
+     * @throws EngineException.Rejected when the queue is full (429), the request cannot fit or is
+     *         invalid (400), or shutdown has begun (503); the sink is then never called
      */
     RequestHandle submit(GenerationRequest request, TokenSink sink);
 

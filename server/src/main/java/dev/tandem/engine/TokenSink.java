@@ -10,6 +10,11 @@ public interface TokenSink {
      * One generated token. {@code textPiece} is the text that became complete with it (possibly
      * empty: a UTF-8 character split across tokens, or text held back while it may begin a stop
      * string). {@code logprobs} is null unless the request asked for them.
+     *
+     * <p>Every generated token comes here once, so the calls number {@code Usage.completionTokens}:
+     * the end-of-generation token that stops a request too, with only text held back before it as
+     * its piece (never its own text), and the token that completes a stop string, with the text
+     * before the stop string.
      */
     void onToken(int tokenId, String textPiece, Logprobs logprobs);
 
