@@ -12,7 +12,7 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         versionProvider = Main.Version.class,
         description = "CPU inference server for GGUF language models: batched prefill, pinned decode.",
-        subcommands = {GenerateCommand.class, BenchCommand.class, InspectCommand.class, MakeModelCommand.class,
+        subcommands = {GenerateCommand.class, ServeCommand.class, BenchCommand.class, InspectCommand.class, MakeModelCommand.class,
                 TemplateCommand.class, TokenizeCommand.class, DetokenizeCommand.class, CommandLine.HelpCommand.class})
 public final class Main {
 

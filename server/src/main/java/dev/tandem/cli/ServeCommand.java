@@ -1,0 +1,235 @@
+package dev.tandem.cli;
+
+import dev.tandem.engine.ColocatedEngine;
+import dev.tandem.engine.Engine;
+import dev.tandem.engine.EngineConfig;
+import dev.tandem.http.HttpServer;
+import dev.tandem.http.ServerConfig;
+import dev.tandem.model.Model;
+import dev.tandem.tokenizer.ChatTemplate;
+import dev.tandem.tokenizer.ChatTemplates;
+import dev.tandem.tokenizer.Tokenizer;
+import dev.tandem.tokenizer.Tokenizers;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+
+/**
+ * {@code tandem serve}: the OpenAI-compatible HTTP server. It binds first (so {@code /health} answers 503 while
+ * the model loads), loads the model, then serves until SIGTERM / Ctrl-C: stop accepting, let running requests
+ * finish for {@code --shutdown-grace} seconds, cancel the rest, exit 0.
+ */
+@Command(name = "serve", mixinStandardHelpOptions = true, sortOptions = false,
+        description = "Serve a GGUF model over an OpenAI-compatible HTTP API (/v1/chat/completions, /v1/completions, ...).")
+final class ServeCommand implements Callable<Integer> {
+    @Option(names = {"-m", "--model"}, required = true, paramLabel = "PATH|demo",
+            description = "GGUF model file, or 'demo' for a small random-weight model made on first use.")
+    String model;
+
+    @Option(names = "--model-id", paramLabel = "NAME",
+            description = "The name clients send as 'model' (default: the file name without .gguf).")
+    String modelId;
+
+    @Option(names = "--host", defaultValue = "127.0.0.1", paramLabel = "ADDR",
+            description = "Address to bind (default: ${DEFAULT-VALUE}, loopback only; 0.0.0.0 for every interface).")
+    String host;
+
+    @Option(names = "--port", defaultValue = "8080", paramLabel = "N", description = "Port (default: ${DEFAULT-VALUE}; 0 picks a free one).")
+    int port;
+
+    @Option(names = "--api-key", paramLabel = "KEY",
+            description = "Require 'Authorization: Bearer KEY' (repeatable: any listed key is accepted). /health stays open.")
+    List<String> apiKeys = new ArrayList<>();
+
+    @Option(names = "--cors-origin", paramLabel = "ORIGIN",
+            description = "Allow browser calls from this origin (repeatable; '*' for any).")
+    List<String> corsOrigins = new ArrayList<>();
+
+    @Option(names = "--ctx", paramLabel = "N", description = "Context length per sequence (default: the model's).")
+    Integer ctx;
+
+    @Option(names = "--max-queue", defaultValue = "64", paramLabel = "N",
+            description = "Requests waiting for admission at most; beyond, 429 (default: ${DEFAULT-VALUE}).")
+    int maxQueue;
+
+    @Option(names = "--max-body-bytes", defaultValue = "" + ServerConfig.DEFAULT_MAX_BODY_BYTES, paramLabel = "N",
+            description = "Largest request body; beyond, 413 (default: ${DEFAULT-VALUE}).")
+    int maxBodyBytes;
+
+    @Option(names = {"-t", "--threads"}, paramLabel = "N", description = "Compute threads (default: all cores).")
+    Integer threads;
+
+    @Option(names = "--max-running", defaultValue = "4", paramLabel = "N",
+            description = "Sequences decoded together at most (default: ${DEFAULT-VALUE}).")
+    int maxRunning;
+
+    @Option(names = "--prefill-chunk", defaultValue = "64", paramLabel = "N",
+            description = "Prompt tokens per prefill step at most (default: ${DEFAULT-VALUE}).")
+    int prefillChunk;
+
+    @Option(names = "--kv-positions", paramLabel = "N",
+            description = "KV cache budget in positions, shared by all sequences (default: --ctx × --max-running).")
+    Integer kvPositions;
+
+    @Option(names = "--chat-template", paramLabel = "NAME|FILE",
+            description = "A built-in chat template (chatml, llama2, llama3, mistral, phi3, zephyr) or a .jinja file instead of the model's.")
+    String chatTemplate;
+
+    @Option(names = "--shutdown-grace", defaultValue = "10", paramLabel = "SECONDS",
+            description = "On SIGTERM, how long running requests may finish before they are cancelled (default: ${DEFAULT-VALUE}).")
+    int shutdownGrace;
+
+    @Option(names = "--stream-buffer-bytes", defaultValue = "" + ServerConfig.DEFAULT_STREAM_BUFFER_BYTES, paramLabel = "N",
+            description = "Bytes held per stream for a client that reads slowly; beyond, the request is cancelled (default: ${DEFAULT-VALUE}).")
+    int streamBufferBytes;
+
+    @Option(names = "--io-threads", defaultValue = "2", paramLabel = "N", description = "Netty event loops (default: ${DEFAULT-VALUE}).")
+    int ioThreads;
+
+    @Spec
+    CommandSpec spec;
+
+    private final CountDownLatch stopped = new CountDownLatch(1);
+
+    @Override
+    public Integer call() throws Exception {
+        PrintWriter err = spec.commandLine().getErr();
+        int nThreads = threads == null ? Runtime.getRuntime().availableProcessors() : threads;
+        check(nThreads >= 1 && nThreads <= 1024, "--threads must be between 1 and 1024, not " + nThreads);
+        check(port >= 0 && port <= 65535, "--port must be between 0 and 65535, not " + port);
+        check(maxQueue >= 0, "--max-queue must be at least 0, not " + maxQueue);
+        check(maxBodyBytes >= 1024, "--max-body-bytes must be at least 1024, not " + maxBodyBytes);
+        check(maxRunning >= 1 && maxRunning <= 1024, "--max-running must be between 1 and 1024, not " + maxRunning);
+        check(prefillChunk >= 1 && prefillChunk <= 4096, "--prefill-chunk must be between 1 and 4096, not " + prefillChunk);
+        check(shutdownGrace >= 0, "--shutdown-grace must be at least 0, not " + shutdownGrace);
+        check(streamBufferBytes >= 4096, "--stream-buffer-bytes must be at least 4096, not " + streamBufferBytes);
+        check(ioThreads >= 1 && ioThreads <= 64, "--io-threads must be between 1 and 64, not " + ioThreads);
+        check(ctx == null || ctx >= 2, "--ctx must be at least 2, not " + ctx);
+        for (String k : apiKeys) {
+            check(!k.isBlank(), "--api-key must not be empty");
+        }
+
+        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        ServerConfig sc = new ServerConfig(host, port, apiKeys, corsOrigins, maxBodyBytes, streamBufferBytes,
+                ServerConfig.DEFAULT_KEEP_ALIVE_MILLIS, ioThreads, 2);
+        HttpServer server;
+        try {
+            server = HttpServer.start(sc, registry, line -> {
+                err.println(line);
+                err.flush();
+            });
+        } catch (Exception e) {
+            throw new IllegalStateException("cannot listen on " + host + ":" + port + ": " + Errors.oneLine(e), e);
+        }
+        Running running = new Running(server);
+        Thread hook = new Thread(() -> running.stop(shutdownGrace * 1000L, err, true), "tandem-shutdown");
+        Runtime.getRuntime().addShutdownHook(hook);
+        err.println("tandem: listening on http://" + host + ":" + server.port() + " (loading " + model + ")");
+        err.flush();
+        try {
+            load(running, registry, nThreads, err);
+        } catch (RuntimeException | Error e) {
+            Runtime.getRuntime().removeShutdownHook(hook);
+            running.stop(0, err, false);
+            throw e;
+        }
+        err.println("tandem: serving '" + running.engine.model().id() + "' (context " + running.engine.model().contextLength()
+                + ", chat template " + (running.engine.model().chatTemplate() == null ? "none" : running.engine.model().chatTemplate().name())
+                + ") on http://" + host + ":" + server.port() + "/v1");
+        err.flush();
+        stopped.await(); // until the shutdown hook runs (it ends the process)
+        return 0;
+    }
+
+    private void load(Running running, PrometheusMeterRegistry registry, int nThreads, PrintWriter err) {
+        Path path = ModelPaths.resolve(model, err);
+        Model m = Model.load(path);
+        running.model = m;
+        Tokenizer tok = Tokenizers.fromGguf(m.file());
+        ChatTemplate template = ChatTemplates.fromGguf(m.file(), tok, chatTemplate);
+        int modelCtx = m.config().contextLength();
+        int context = ctx == null ? modelCtx : ctx;
+        check(context <= modelCtx, "--ctx " + context + " exceeds the model's context of " + modelCtx);
+        long kv = kvPositions != null ? kvPositions : (long) context * maxRunning;
+        check(kv >= context && kv <= Integer.MAX_VALUE, "--kv-positions must be between --ctx (" + context + ") and "
+                + Integer.MAX_VALUE + ", not " + kv);
+        String id = modelId != null ? modelId : ModelPaths.isDemo(model) ? "demo" : stripGguf(path.getFileName().toString());
+        EngineConfig ec = new EngineConfig(id, nThreads, maxRunning, prefillChunk, context, (int) kv, maxQueue);
+        if (ModelPaths.isDemo(model)) {
+            err.println("note: the demo model has random weights; its output is random text.");
+        }
+        Engine engine = new ColocatedEngine(m, tok, template, ec, registry);
+        running.engine = engine;
+        running.server.ready(engine);
+    }
+
+    static String stripGguf(String name) {
+        return name.toLowerCase().endsWith(".gguf") ? name.substring(0, name.length() - 5) : name;
+    }
+
+    private void check(boolean ok, String message) {
+        if (!ok) {
+            throw new ParameterException(spec.commandLine(), message);
+        }
+    }
+
+    /** What runs, for the shutdown sequence: server, then engine, then model. */
+    private final class Running {
+        final HttpServer server;
+        volatile Engine engine;
+        volatile Model model;
+
+        Running(HttpServer server) {
+            this.server = server;
+        }
+
+        /** Stop accepting (503s), drain the engine within the grace, flush the last responses, close; then exit 0 if asked. */
+        void stop(long graceMillis, PrintWriter err, boolean exit) {
+            int status = 1;
+            try {
+                server.beginShutdown();
+                Engine e = engine;
+                if (e != null) {
+                    err.println("tandem: shutting down; running requests have " + graceMillis / 1000 + " s to finish");
+                    err.flush();
+                    e.shutdown(graceMillis);
+                }
+                server.awaitIdle(2_000);
+                server.close();
+                if (e != null) {
+                    e.close();
+                }
+                if (model != null) {
+                    model.close();
+                }
+                err.println("tandem: stopped");
+                err.flush();
+                status = 0;
+            } catch (InterruptedException ie) {
+                Thread.currentThread().interrupt();
+            } catch (RuntimeException | Error e) {
+                err.println("tandem: shutdown failed: " + Errors.oneLine(e));
+                if (System.getenv("TANDEM_DEBUG") != null) {
+                    e.printStackTrace(err);
+                }
+                err.flush();
+            } finally {
+                stopped.countDown();
+                if (exit) {
+                    Runtime.getRuntime().halt(status); // SIGTERM handled in full: exit 0, not 143
+                }
+            }
+        }
+    }
+}
