@@ -4,7 +4,6 @@ import dev.tandem.gguf.GgufArray;
 import dev.tandem.gguf.GgufFile;
 import dev.tandem.gguf.GgufValueType;
 
-import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -15,17 +14,16 @@ import java.util.concurrent.ConcurrentHashMap;
  * ({@link ByteUnicode}) and merge them by rank ({@link BpeMerger}). Decoding maps token characters back to bytes.
  * Immutable and thread-safe; merged words are cached (a word's tokens do not depend on its neighbours).
  */
-final class BpeTokenizer implements Tokenizer {
+final class BpeTokenizer extends VocabularyTokenizer {
     private static final int CACHE_LIMIT = 1 << 16;     // words
     private static final int CACHE_MAX_WORD = 64;       // chars; longer words are merged every time
 
-    private final Vocabulary v;
     private final BpeMerges merges;
     private final PreTokenizer pre;
     private final ConcurrentHashMap<String, int[]> cache = new ConcurrentHashMap<>();
 
     BpeTokenizer(Vocabulary v, BpeMerges merges, PreTokenizer pre) {
-        this.v = v;
+        super(v);
         this.merges = merges;
         this.pre = pre;
     }
@@ -134,75 +132,6 @@ final class BpeTokenizer implements Tokenizer {
             pos = ByteUnicode.encode((byte) (0x80 | ((cp >> 6) & 0x3F)), out, pos);
         }
         return ByteUnicode.encode((byte) (0x80 | (cp & 0x3F)), out, pos);
-    }
-
-    @Override
-    public byte[] tokenBytes(int id) {
-        return tokenBytes(id, false);
-    }
-
-    @Override
-    public byte[] tokenBytes(int id, boolean special) {
-        return v.piece(id, special).clone();
-    }
-
-    @Override
-    public String decode(int[] ids) {
-        ByteArrayOutputStream buf = new ByteArrayOutputStream(ids.length * 4);
-        boolean strip = v.addSpacePrefix;
-        for (int id : ids) {
-            byte[] p = v.piece(id, false);
-            int skip = strip && p.length > 0 && p[0] == ' ' ? 1 : 0;
-            buf.write(p, skip, p.length - skip);
-            strip = false;
-        }
-        return buf.toString(StandardCharsets.UTF_8);
-    }
-
-    @Override
-    public boolean stripsLeadingSpace() {
-        return v.addSpacePrefix;
-    }
-
-    @Override
-    public int vocabSize() {
-        return v.size();
-    }
-
-    @Override
-    public int bos() {
-        return v.bos;
-    }
-
-    @Override
-    public int eos() {
-        return v.eos;
-    }
-
-    @Override
-    public boolean addsBos() {
-        return v.addBos;
-    }
-
-    @Override
-    public boolean addsEos() {
-        return v.addEos;
-    }
-
-    @Override
-    public boolean isEndOfGeneration(int id) {
-        return id >= 0 && id < v.size() && v.eog[id];
-    }
-
-    @Override
-    public String tokenText(int id) {
-        v.check(id);
-        return v.strings[id];
-    }
-
-    @Override
-    public int tokenId(String text) {
-        return v.table.find(text.getBytes(StandardCharsets.UTF_8));
     }
 
     /** The pre-tokenizer's name ({@code tokenizer.ggml.pre}). */
