@@ -5,7 +5,12 @@ package dev.tandem.model;
  * {@code kvDim} floats for keys and as many for values. A sequence owns a list of page ids
  * ({@link Sequence}); position {@code t} lives in row {@code pages[t / pageSize] * pageSize + t % pageSize}.
  * Pages are handed out from a free stack; running out is a return value, not an exception.
- * Not thread-safe: one owner schedules allocation.
+ *
+ * <p>Threads: page allocation ({@link #reserve}, {@link #release}, {@link #freePages})
+ * is synchronized, so a prefill thread and a decode thread may both hold sequences of one cache;
+ * those calls belong to admission, migration and a request's end, never inside a forward step.
+ * K/V rows are written and read without locks: each sequence's pages belong to one thread at a time,
+ * and handing a sequence to another thread must publish it (e.g. through a concurrent queue).
  */
 public final class KvCache {
     public final int layers;
@@ -41,7 +46,7 @@ public final class KvCache {
         return new KvCache(c, pageSize, (positions + pageSize - 1) / pageSize);
     }
 
-    public int freePages() {
+    public synchronized int freePages() {
         return freeCount;
     }
 
@@ -54,7 +59,7 @@ public final class KvCache {
      * Grows {@code seq} so it can hold {@code positions} positions.
      * @return false, changing nothing, when too few pages are free
      */
-    public boolean reserve(Sequence seq, int positions) {
+    public synchronized boolean reserve(Sequence seq, int positions) {
         int needed = (positions + pageSize - 1) / pageSize - seq.pageCount;
         if (needed <= 0) {
             return true;
@@ -69,12 +74,45 @@ public final class KvCache {
     }
 
     /** Returns all of {@code seq}'s pages to the pool and empties it. */
-    public void release(Sequence seq) {
+    public synchronized void release(Sequence seq) {
         for (int i = 0; i < seq.pageCount; i++) {
             free[freeCount++] = seq.pages[i];
         }
         seq.pageCount = 0;
         seq.length = 0;
+    }
+
+    /**
+     * Copies the K/V of {@code from}'s first {@code from.length()} positions (all layers) into
+     * {@code to}'s pages in {@code target}, and sets {@code to}'s length to match: what moving a
+     * sequence into memory another worker owns costs. {@code to} must have room reserved in
+     * {@code target}; both caches must have the same shape. Whole pages are copied (a page's rows
+     * are contiguous), the last one only up to the sequence's length.
+     *
+     * @return bytes copied (keys and values)
+     */
+    public long copyTo(Sequence from, KvCache target, Sequence to) {
+        if (target.layers != layers || target.kvDim != kvDim || target.pageSize != pageSize) {
+            throw new IllegalArgumentException("KV caches differ in shape: " + layers + "x" + kvDim + "/" + pageSize
+                    + " vs " + target.layers + "x" + target.kvDim + "/" + target.pageSize);
+        }
+        int length = from.length;
+        if (length > to.pageCount * pageSize) {
+            throw new IllegalStateException("target sequence has room for " + to.pageCount * pageSize
+                    + " positions, needs " + length);
+        }
+        long floats = 0;
+        for (int p = 0; p * pageSize < length; p++) {
+            int rows = Math.min(pageSize, length - p * pageSize);
+            int src = from.pages[p] * pageSize * kvDim, dst = to.pages[p] * pageSize * kvDim, n = rows * kvDim;
+            for (int l = 0; l < layers; l++) {
+                System.arraycopy(keys[l], src, target.keys[l], dst, n);
+                System.arraycopy(values[l], src, target.values[l], dst, n);
+            }
+            floats += 2L * layers * n;
+        }
+        to.length = length;
+        return floats * Float.BYTES;
     }
 
     /** Float offset of position {@code t}'s row for {@code seq}. */
