@@ -8,14 +8,17 @@ import dev.tandem.model.Sampler;
 import dev.tandem.tokenizer.StreamingDecoder;
 
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Iterator;
+import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.locks.LockSupport;
 
 /**
  * The split engine's prefill side: one thread ({@code tandem-prefill}) driving its own compute
  * pool of {@code prefillThreads} threads and its own {@link Forward} (rows up to
- * {@code prefillChunk}). Each iteration:
+ * {@code prefillChunk}). When the decode threads are pinned, the prefill threads are pinned to the
+ * remaining CPUs, so the two sides never share a core. Each iteration:
  * <ol>
  *   <li>takes new requests into the waiting queue; ends cancelled ones it owns (waiting or
  *       prefilling), and all of them once a shutdown's grace is over;</li>
@@ -29,6 +32,7 @@ import java.util.concurrent.locks.LockSupport;
  * </ol>
  */
 final class PrefillPool {
+    private static final System.Logger LOG = System.getLogger(PrefillPool.class.getName());
     private final SplitEngine e;
     private final Parallel pool;
     private final Forward forward;
@@ -78,7 +82,42 @@ final class PrefillPool {
         return interrupted;
     }
 
+    /**
+     * When the decode threads are pinned, keeps the prefill threads off their CPUs: pins this thread
+     * and each pool thread to the CPUs the process may use minus the decode CPUs (when any remain).
+     */
+    private void pinAwayFromDecode() {
+        List<Integer> decodeCpus = e.split.decodeCpus();
+        if (decodeCpus.isEmpty()) {
+            return;
+        }
+        List<Integer> rest = new ArrayList<>(Affinity.current());
+        rest.removeAll(decodeCpus);
+        if (rest.isEmpty()) {
+            LOG.log(System.Logger.Level.WARNING, "prefill pool: no CPU left besides the decode CPUs " + decodeCpus
+                    + "; prefill threads are not pinned");
+            return;
+        }
+        int threads = pool.threads();
+        Affinity.Result[] got = new Affinity.Result[threads];
+        pool.forRange(threads, 1, (start, end) -> {
+            for (int i = start; i < end; i++) {
+                got[i] = Affinity.pin(rest);
+            }
+        });
+        for (Affinity.Result r : got) {
+            if (!r.pinned()) {
+                LOG.log(System.Logger.Level.WARNING, "prefill pool: pinning to " + rest + " refused (" + r.error()
+                        + "); running unpinned");
+                return;
+            }
+        }
+        LOG.log(System.Logger.Level.INFO, "prefill pool: " + threads + " threads pinned to CPUs " + rest
+                + " (away from the decode CPUs " + decodeCpus + ")");
+    }
+
     private void run() {
+        pinAwayFromDecode();
         try {
             while (!e.closed) {
                 try {
