@@ -24,9 +24,10 @@ import java.util.concurrent.locks.LockSupport;
  *       prefilling), and all of them once a shutdown's grace is over;</li>
  *   <li>admits waiting requests, oldest first, while a running slot and their KV pages are free
  *       (no overtaking: the head waits for pages);</li>
- *   <li>runs one chunk (≤ {@code prefillChunk} tokens) of the oldest admitted prompt; the last
- *       chunk computes logits for the prompt's last position only, and the first token is
- *       sampled and delivered here (TTFT ends);</li>
+ *   <li>runs one batched step of ≤ {@code prefillChunk} rows: the oldest admitted prompt's next
+ *       chunk, then chunks of the following prompts while rows remain (several short prompts share
+ *       one step, each weight row streamed once for all); a prompt's last chunk computes logits
+ *       for its last position only, and its first token is sampled and delivered here (TTFT ends);</li>
  *   <li>migrates a finished prompt's sequence ({@link KvMigration}) and offers it to the decode
  *       worker's hand-off queue, which always has room (admitted requests ≤ its capacity).</li>
  * </ol>
@@ -36,18 +37,33 @@ final class PrefillPool {
     private final SplitEngine e;
     private final Parallel pool;
     private final Forward forward;
-    private final float[] logits;  // [vocab] the last prompt position's logits
+    /** Prompts in one prefill step at most (bounds the logits buffer for big vocabularies). */
+    static final int MAX_PROMPTS_PER_STEP = 16;
+    private final float[] logits;          // [stepReq.length][vocab] each completing prompt's last-position logits
+    private final ActiveRequest[] stepReq; // [min(maxRunning, prefillChunk, MAX_PROMPTS_PER_STEP)] prompts of the current step
+    private final dev.tandem.model.Sequence[] stepSeq;
+    private final int[][] stepTok;
+    private final int[] stepFrom;          // first prompt index of each prompt's chunk
+    private final int[] stepLen;           // chunk length of each
+    private final boolean[] stepLast;      // whether the chunk completes its prompt
     final ConcurrentLinkedQueue<ActiveRequest> inbox = new ConcurrentLinkedQueue<>();
     private final ArrayDeque<ActiveRequest> waiting = new ArrayDeque<>();    // accepted, not admitted
     private final ArrayDeque<ActiveRequest> prefilling = new ArrayDeque<>(); // admitted, prompt not done, oldest first
     private final Thread thread;
     volatile boolean exited;
-    /** Test seam: run on the prefill thread after each chunk that is not a prompt's last (null: nothing). */
+    /** Test seam: run on the prefill thread after each step that leaves a prompt unfinished (null: nothing). */
     volatile Runnable afterChunk;
 
     PrefillPool(SplitEngine engine, Model model, KvCache kv) {
         this.e = engine;
-        this.logits = new float[model.config().vocab()];
+        int prompts = Math.min(MAX_PROMPTS_PER_STEP, Math.min(engine.config.maxRunning(), engine.config.prefillChunk()));
+        this.logits = new float[Math.multiplyExact(prompts, model.config().vocab())];
+        this.stepReq = new ActiveRequest[prompts];
+        this.stepSeq = new dev.tandem.model.Sequence[prompts];
+        this.stepTok = new int[prompts][];
+        this.stepFrom = new int[prompts];
+        this.stepLen = new int[prompts];
+        this.stepLast = new boolean[prompts];
         this.pool = new Parallel(engine.split.prefillThreads(), "tandem-prefill");
         try {
             this.forward = new Forward(model, kv, pool, engine.config.prefillChunk());
@@ -141,7 +157,7 @@ final class PrefillPool {
         }
         reapCancelled();
         admit();
-        boolean worked = prefillOneChunk();
+        boolean worked = prefillOneStep();
         if (!worked && inbox.isEmpty()) { // idle, or waiting for a slot or pages (an ending request wakes us)
             long park = SplitEngine.IDLE_PARK_NANOS;
             if (e.shuttingDown) {
@@ -200,55 +216,99 @@ final class PrefillPool {
         }
     }
 
-    /** @return whether a chunk ran */
-    private boolean prefillOneChunk() {
-        ActiveRequest r = prefilling.peekFirst();
-        if (r == null) {
+    /**
+     * One batched prefill step: the oldest prompt's next chunk (≤ {@code prefillChunk} tokens), then
+     * chunks of the next prompts, oldest first, while the step has rows and prompt slots left. Each
+     * prompt that completes gets logits for its last position only, its first token, and migrates.
+     *
+     * @return whether a step ran
+     */
+    private boolean prefillOneStep() {
+        int budget = e.config.prefillChunk(), k = 0;
+        for (ActiveRequest r : prefilling) {
+            if (budget == 0 || k == stepReq.length) {
+                break;
+            }
+            int n = Math.min(budget, r.prompt.length - r.prefilled);
+            if (r.prefilled == 0) {
+                r.prefillStartNanos = System.nanoTime();
+                EngineMetrics.record(e.metrics.queue, r.prefillStartNanos - r.arrivalNanos);
+            }
+            stepReq[k] = r;
+            stepSeq[k] = r.seq;
+            stepTok[k] = r.prompt;
+            stepFrom[k] = r.prefilled;
+            stepLen[k] = n;
+            stepLast[k] = r.prefilled + n == r.prompt.length;
+            budget -= n;
+            k++;
+        }
+        if (k == 0) {
             return false;
         }
-        if (r.prefilled == 0) {
-            r.prefillStartNanos = System.nanoTime();
-            EngineMetrics.record(e.metrics.queue, r.prefillStartNanos - r.arrivalNanos);
-        }
-        int n = Math.min(e.config.prefillChunk(), r.prompt.length - r.prefilled);
-        boolean last = r.prefilled + n == r.prompt.length;
         try {
-            forward.prefill(r.seq, r.prompt, r.prefilled, n, last ? logits : null, false);
+            forward.prefillBatch(stepSeq, stepTok, stepFrom, stepLen, k, stepLast, logits);
         } catch (RuntimeException x) {
-            prefilling.pollFirst();
-            e.end(r, null, SplitEngine.internal("prefill failed", x));
+            EngineException err = SplitEngine.internal("prefill failed", x);
+            for (int i = 0; i < k; i++) {
+                prefilling.remove(stepReq[i]);
+                e.end(stepReq[i], null, err);
+            }
+            clearStep(k);
             return true;
         }
-        r.prefilled += n;
-        e.metrics.promptTokens.increment(n);
-        if (!last) {
+        boolean unfinished = false;
+        for (int i = 0; i < k; i++) {
+            stepReq[i].prefilled += stepLen[i];
+            e.metrics.promptTokens.increment(stepLen[i]);
+            unfinished |= !stepLast[i];
+        }
+        if (unfinished) {
             Runnable hook = afterChunk;
             if (hook != null) {
                 hook.run();
             }
-            return true;
         }
-        prefilling.pollFirst();
-        e.deliver(r, logits, 0, System.nanoTime());
+        long now = System.nanoTime();
+        for (int i = 0; i < k; i++) {
+            if (stepLast[i]) {
+                prefilling.remove(stepReq[i]);
+                firstTokenAndMigrate(stepReq[i], i * e.vocab, now);
+            }
+        }
+        clearStep(k);
+        return true;
+    }
+
+    private void clearStep(int k) {
+        for (int i = 0; i < k; i++) {
+            stepReq[i] = null;
+            stepSeq[i] = null;
+            stepTok[i] = null;
+        }
+    }
+
+    /** A prompt is in the cache: its first token from {@code logits[offset ..]}, then migration to the decode worker. */
+    private void firstTokenAndMigrate(ActiveRequest r, int offset, long now) {
+        e.deliver(r, logits, offset, now);
         if (r.ended) {
-            return true;
+            return;
         }
         if (r.cancelRequested || e.graceOver()) { // e.g. cancelled from within onToken of the first token
             e.end(r, FinishReason.CANCELLED, null);
-            return true;
+            return;
         }
         try {
             e.migration.start(r);
         } catch (RuntimeException x) {
             e.end(r, null, SplitEngine.internal("KV migration failed", x));
-            return true;
+            return;
         }
         if (!e.handoff.offer(r)) { // cannot happen: admitted requests never exceed the queue's capacity
             e.end(r, null, new EngineException(EngineException.Kind.INTERNAL, "the decode hand-off queue is full"));
-            return true;
+            return;
         }
         e.decode.wake();
-        return true;
     }
 
     private void cancelEverything() {
