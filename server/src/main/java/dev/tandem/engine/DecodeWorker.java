@@ -39,6 +39,7 @@ final class DecodeWorker {
     private final float[] logits;           // [maxRunning][vocab]
     private final Thread thread;
     private volatile List<Integer> cpus = List.of();
+    private volatile boolean pinned;
 
     DecodeWorker(SplitEngine engine, Model model, KvCache kv) {
         this.e = engine;
@@ -75,6 +76,11 @@ final class DecodeWorker {
     /** The CPUs the decode threads may run on (the union over them), known once the worker has started. */
     List<Integer> cpus() {
         return cpus;
+    }
+
+    /** Whether every decode thread was pinned to the configured CPUs. */
+    boolean pinned() {
+        return pinned;
     }
 
     /** The decode thread, then its pool's workers. */
@@ -138,6 +144,7 @@ final class DecodeWorker {
             }
         }
         cpus = List.copyOf(union);
+        pinned = !want.isEmpty() && refused.isEmpty();
         if (want.isEmpty()) {
             LOG.log(System.Logger.Level.DEBUG, "decode worker: " + threads + " threads, not pinned (CPUs " + cpus + ")");
         } else if (refused.isEmpty()) {

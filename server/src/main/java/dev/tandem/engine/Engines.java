@@ -14,6 +14,15 @@ public final class Engines {
      * @param split    used by {@link EngineMode#SPLIT} only (null there means {@link SplitConfig#defaults()})
      * @throws IllegalArgumentException when the configuration does not fit the model
      */
+    /** The live picture of an engine made here ({@code GET /v1/engine}). */
+    public static EngineStatus status(Engine engine) {
+        return switch (engine) {
+            case SplitEngine s -> s.status();
+            case ColocatedEngine c -> c.status();
+            default -> throw new IllegalArgumentException("not an engine of this package: " + engine.getClass().getName());
+        };
+    }
+
     public static Engine create(EngineMode mode, Model model, Tokenizer tokenizer, ChatTemplate template,
                                 EngineConfig config, SplitConfig split, MeterRegistry registry) {
         return switch (mode) {

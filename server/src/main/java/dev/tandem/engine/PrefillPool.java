@@ -51,6 +51,9 @@ final class PrefillPool {
     private final ArrayDeque<ActiveRequest> prefilling = new ArrayDeque<>(); // admitted, prompt not done, oldest first
     private final Thread thread;
     volatile boolean exited;
+    volatile int lastStepPrompts;                      // prompts in the last prefill step (status)
+    private volatile List<Integer> cpus = List.of();   // CPUs its threads may run on, once started
+    private volatile boolean pinned;
     /** Test seam: run on the prefill thread after each step that leaves a prompt unfinished (null: nothing). */
     volatile Runnable afterChunk;
 
@@ -102,7 +105,16 @@ final class PrefillPool {
      * When the decode threads are pinned, keeps the prefill threads off their CPUs: pins this thread
      * and each pool thread to the CPUs the process may use minus the decode CPUs (when any remain).
      */
+    List<Integer> cpus() {
+        return cpus;
+    }
+
+    boolean pinned() {
+        return pinned;
+    }
+
     private void pinAwayFromDecode() {
+        cpus = Affinity.current();
         List<Integer> decodeCpus = e.split.decodeCpus();
         if (decodeCpus.isEmpty()) {
             return;
@@ -128,6 +140,8 @@ final class PrefillPool {
                 return;
             }
         }
+        cpus = List.copyOf(rest);
+        pinned = true;
         LOG.log(System.Logger.Level.INFO, "prefill pool: " + threads + " threads pinned to CPUs " + rest
                 + " (away from the decode CPUs " + decodeCpus + ")");
     }
@@ -243,6 +257,7 @@ final class PrefillPool {
             budget -= n;
             k++;
         }
+        lastStepPrompts = k;
         if (k == 0) {
             return false;
         }

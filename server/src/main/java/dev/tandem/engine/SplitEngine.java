@@ -203,6 +203,16 @@ public final class SplitEngine implements Engine {
         return decode.cpus();
     }
 
+    /** The live picture for {@code GET /v1/engine}: the prefill pool and the decode worker. */
+    public EngineStatus status() {
+        return new EngineStatus("split", split.migration().name().toLowerCase(java.util.Locale.ROOT),
+                List.of(new EngineStatus.Worker("prefill", split.prefillThreads(), prefill.cpus(), prefill.pinned(),
+                                prefill.lastStepPrompts),
+                        new EngineStatus.Worker("decode", split.decodeThreads(), decode.cpus(), decode.pinned(),
+                                metrics.batchSize.get())),
+                metrics.waiting.get(), metrics.running.get(), metrics.kvUsed.get(), metrics.kvTotal.get());
+    }
+
     /** Compute threads of the decode worker, its own thread first (e.g. to measure what they allocate). */
     Thread[] decodeThreads() {
         return decode.threads();

@@ -73,6 +73,15 @@ class AffinityTest {
             s.await();
             assertEquals(List.of(1), engine.decodeCpus());
             assertEquals(4, s.tokens.size(), s::toString);
+            List<Integer> rest = new java.util.ArrayList<>(Affinity.current());
+            rest.remove(Integer.valueOf(1));
+            EngineStatus st = Engines.status(engine);
+            EngineStatus.Worker p = st.workers().get(0), d = st.workers().get(1);
+            // batch sizes are live gauges (the last step's), so they are taken as read
+            assertEquals(new EngineStatus("split", "handoff", List.of(
+                    new EngineStatus.Worker("prefill", 1, rest, !rest.isEmpty(), p.batch()),
+                    new EngineStatus.Worker("decode", 2, List.of(1), true, d.batch())), 0, 0, 0, 8), st,
+                    "the prefill pool keeps off the decode CPU");
         }
     }
 }
