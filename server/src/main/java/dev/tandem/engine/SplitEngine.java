@@ -33,7 +33,6 @@ import java.util.concurrent.atomic.AtomicInteger;
  * cache holds them (page allocation is synchronized inside {@link KvCache}, never called in a step).
  */
 public final class SplitEngine implements Engine {
-    private static final System.Logger LOG = System.getLogger(SplitEngine.class.getName());
     static final int PAGE_SIZE = 16;
     static final long IDLE_PARK_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
 
@@ -45,6 +44,7 @@ public final class SplitEngine implements Engine {
     final int sampleVocab;
     final boolean tokensOnly;   // test mode: no text decoding, to measure the engine's own allocation
     final EngineMetrics metrics;
+    private final Delivery delivery;
     final KvMigration migration;
     final HandoffQueue<ActiveRequest> handoff;
     final AtomicInteger freeSlots;  // admitted requests at most: maxRunning
@@ -83,6 +83,7 @@ public final class SplitEngine implements Engine {
         KvCache prefillKv = split.migration() == KvMigration.Strategy.HANDOFF ? decodeKv
                 : KvCache.forPositions(c, config.kvPositions(), PAGE_SIZE);
         this.metrics = new EngineMetrics(registry, decodeKv.pages + (prefillKv == decodeKv ? 0 : prefillKv.pages));
+        this.delivery = new Delivery(tokenizer, sampleVocab, metrics, this::end);
         this.migration = new KvMigration(split.migration(), prefillKv, decodeKv, registry);
         this.handoff = new HandoffQueue<>(config.maxRunning());
         this.freeSlots = new AtomicInteger(config.maxRunning());
@@ -262,48 +263,13 @@ public final class SplitEngine implements Engine {
         return true;
     }
 
-    /**
-     * Samples the next token of {@code r} from {@code logits[offset ..]} and hands it to the sink;
-     * ends the request when that token finishes it. Called by the request's owner.
-     */
+    /** Samples the next token of {@code r} from {@code logits[offset ..]} and hands it on (see {@link Delivery#deliver}). Called by the request's owner. */
     void deliver(ActiveRequest r, float[] logits, int offset, long now) {
-        int tok;
-        Logprobs lp;
-        try {
-            tok = r.sampler.sample(logits, offset, sampleVocab);
-            r.sampler.accept(tok);
-            lp = r.request.logprobs() ? r.logprobs(logits, offset, sampleVocab, tok) : null;
-            r.take(tok, tokenizer);
-        } catch (RuntimeException e) {
-            end(r, null, internal("sampling or decoding text failed", e));
-            return;
-        }
-        metrics.generationTokens.increment();
-        if (r.generated == 1) {
-            EngineMetrics.record(metrics.prefill, now - r.prefillStartNanos);
-            EngineMetrics.record(metrics.timeToFirstToken, now - r.arrivalNanos);
-        } else {
-            EngineMetrics.record(metrics.interToken, now - r.lastTokenNanos);
-        }
-        r.lastTokenNanos = now;
-        try {
-            r.sink.onToken(tok, r.text, lp);
-        } catch (RuntimeException e) {
-            LOG.log(System.Logger.Level.WARNING, "token sink threw; ending its request as failed: " + e);
-            end(r, null, new EngineException(EngineException.Kind.INTERNAL, "the token sink failed: " + e, e));
-            return;
-        }
-        r.text = null;
-        if (r.finish != null) {
-            end(r, r.finish, null);
-        } else {
-            r.pendingToken = tok;
-        }
+        delivery.deliver(r, logits, offset, now);
     }
 
     static EngineException internal(String what, Throwable e) {
-        LOG.log(System.Logger.Level.ERROR, what, e);
-        return new EngineException(EngineException.Kind.INTERNAL, what + ": " + e.getMessage(), e);
+        return Delivery.internal(what, e);
     }
 
     /**
@@ -331,18 +297,7 @@ public final class SplitEngine implements Engine {
             updateKvUsed();
             prefill.wake(); // a slot and pages are free: the head of the queue may be admitted
         }
-        r.sampler = null;
-        r.decoder = null;
-        metrics.ended(error != null, reason, System.nanoTime() - r.arrivalNanos);
-        try {
-            if (error != null) {
-                r.sink.onError(error);
-            } else {
-                r.sink.onFinish(reason, new Usage(r.prompt.length, r.generated));
-            }
-        } catch (RuntimeException e) {
-            LOG.log(System.Logger.Level.WARNING, "token sink threw from its terminal call (ignored): " + e);
-        }
+        delivery.notifyEnd(r, reason, error);
         if (outstanding.decrementAndGet() == 0) {
             synchronized (allEnded) {
                 allEnded.notifyAll();
