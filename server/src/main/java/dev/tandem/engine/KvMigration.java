@@ -14,7 +14,8 @@ import java.time.Duration;
  *       changes owner with the request (published through the hand-off queue), 0 bytes move;</li>
  *   <li>{@link Strategy#COPY}: each side has its own cache; the prompt's K/V are copied into the
  *       decode-side pages reserved at admission, and the prefill-side pages are freed — what
- *       crossing from one chip (or machine) to another costs.</li>
+ *       crossing from one chip (or machine) to another costs. The prefill side then has a cache
+ *       of its own, as large as the decode side's: KV memory doubles.</li>
  * </ul>
  * Meters: {@code tandem_kv_migration_seconds} — from the start of the migration on the prefill
  * thread to the decode worker taking the sequence in between two steps (the whole hand-over a
