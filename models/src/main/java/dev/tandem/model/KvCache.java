@@ -20,6 +20,7 @@ public final class KvCache {
     final float[][] keys;   // [layers][pages * pageSize * kvDim]
     final float[][] values; // [layers][pages * pageSize * kvDim]
     private final int[] free; // stack of free page ids
+    private final int[] refs; // [pages] page tables holding each page (0: free)
     private int freeCount;
 
     public KvCache(ModelConfig c, int pageSize, int pages) {
@@ -35,6 +36,7 @@ public final class KvCache {
         this.keys = new float[layers][(int) floats];
         this.values = new float[layers][(int) floats];
         this.free = new int[pages];
+        this.refs = new int[pages];
         for (int i = 0; i < pages; i++) {
             free[i] = pages - 1 - i;
         }
@@ -68,18 +70,74 @@ public final class KvCache {
             return false;
         }
         for (int i = 0; i < needed; i++) {
-            seq.pages[seq.pageCount++] = free[--freeCount];
+            int page = free[--freeCount];
+            refs[page] = 1;
+            seq.pages[seq.pageCount++] = page;
         }
         return true;
     }
 
-    /** Returns all of {@code seq}'s pages to the pool and empties it. */
+    /**
+     * Drops {@code seq}'s hold on its pages and empties it; a page no other sequence shares returns
+     * to the pool.
+     */
     public synchronized void release(Sequence seq) {
         for (int i = 0; i < seq.pageCount; i++) {
-            free[freeCount++] = seq.pages[i];
+            int page = seq.pages[i];
+            if (--refs[page] == 0) {
+                free[freeCount++] = page;
+            }
         }
         seq.pageCount = 0;
         seq.length = 0;
+    }
+
+    /**
+     * Makes the empty {@code to} share {@code from}'s first {@code pageCount} pages (reference-counted):
+     * a prompt prefix computed once, read by several sequences. Shared pages must never be written
+     * again — the positions after them go to pages of {@code to}'s own ({@link #reserve}), and a
+     * prefix that ends inside a page has that page copied instead ({@link #copyPositions}): copy on write,
+     * done once at the fork. {@code to.length()} stays 0 until its positions are filled.
+     */
+    public synchronized void share(Sequence from, Sequence to, int pageCount) {
+        if (to.pageCount != 0 || pageCount > from.pageCount || pageCount > to.pages.length) {
+            throw new IllegalArgumentException("cannot share " + pageCount + " of " + from.pageCount + " pages into a table of "
+                    + to.pageCount + " / " + to.pages.length);
+        }
+        for (int i = 0; i < pageCount; i++) {
+            int page = from.pages[i];
+            refs[page]++;
+            to.pages[i] = page;
+        }
+        to.pageCount = pageCount;
+    }
+
+    /** Sequences holding {@code page} (0 when free). */
+    public synchronized int refs(int page) {
+        return refs[page];
+    }
+
+    /**
+     * Copies positions {@code [start, end)} of {@code from} into the same positions of {@code to}
+     * (same cache, all layers), then sets {@code to}'s length to {@code end}; positions before
+     * {@code start} must already be {@code to}'s (e.g. shared pages). Where both tables name the same
+     * page there is nothing to copy.
+     */
+    public void copyPositions(Sequence from, Sequence to, int start, int end) {
+        if (end > from.length || end > to.pageCount * pageSize || start < 0 || start > end) {
+            throw new IllegalArgumentException("cannot copy positions [" + start + ", " + end + ") of a sequence of "
+                    + from.length + " into room for " + to.pageCount * pageSize);
+        }
+        for (int t = start; t < end; t++) {
+            int src = rowOffset(from, t), dst = rowOffset(to, t);
+            if (src != dst) {
+                for (int l = 0; l < layers; l++) {
+                    System.arraycopy(keys[l], src, keys[l], dst, kvDim);
+                    System.arraycopy(values[l], src, values[l], dst, kvDim);
+                }
+            }
+        }
+        to.length = end;
     }
 
     /**

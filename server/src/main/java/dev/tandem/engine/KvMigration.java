@@ -68,6 +68,9 @@ public final class KvMigration {
      * @return bytes copied
      */
     long start(ActiveRequest r) {
+        if (r.spare == null && r.migrationStartNanos != 0) { // a choice of n > 1 already copied by fork
+            return 0;
+        }
         r.migrationStartNanos = System.nanoTime();
         if (strategy == Strategy.HANDOFF) {
             return 0;
@@ -79,6 +82,29 @@ public final class KvMigration {
         r.spare = null;
         bytes.increment(n);
         return n;
+    }
+
+    /**
+     * Prefill thread, n > 1: gives {@code follower} (another choice of {@code leader}'s request) the
+     * prompt's K/V once the leader's prefill is done. Handoff: the follower already shares the
+     * leader's full prompt pages (reference-counted, since admission); only the positions in the
+     * prompt's last, partly filled page are copied into the follower's own page (copy on write).
+     * Copy: the whole prompt is copied from the leader's prefill-side pages into the follower's
+     * decode-side pages, as its migration (counted in the migration bytes).
+     */
+    void fork(ActiveRequest leader, ActiveRequest follower) {
+        int length = leader.seq.length();
+        if (strategy == Strategy.HANDOFF) {
+            int shared = (length / prefillKv.pageSize) * prefillKv.pageSize; // the positions of the shared full pages
+            prefillKv.copyPositions(leader.seq, follower.seq, shared, length);
+            return;
+        }
+        follower.migrationStartNanos = System.nanoTime();
+        long n = prefillKv.copyTo(leader.seq, decodeKv, follower.spare);
+        follower.seq = follower.spare;
+        follower.seqKv = decodeKv;
+        follower.spare = null;
+        bytes.increment(n);
     }
 
     /** Decode thread, between steps: the sequence has joined the decode worker. */

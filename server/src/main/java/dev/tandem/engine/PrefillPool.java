@@ -190,17 +190,17 @@ final class PrefillPool {
     private void reapCancelled() {
         for (Iterator<ActiveRequest> it = waiting.iterator(); it.hasNext(); ) {
             ActiveRequest r = it.next();
-            if (r.cancelRequested) {
+            if (r.cancelRequested) { // a group is cancelled as one (its handle cancels every choice)
                 it.remove();
-                e.metrics.waiting.decrementAndGet();
-                e.end(r, FinishReason.CANCELLED, null);
+                e.metrics.waiting.addAndGet(-members(r));
+                endGroup(r, FinishReason.CANCELLED, null);
             }
         }
         for (Iterator<ActiveRequest> it = prefilling.iterator(); it.hasNext(); ) {
             ActiveRequest r = it.next();
             if (r.cancelRequested) {
                 it.remove();
-                e.end(r, FinishReason.CANCELLED, null);
+                endGroup(r, FinishReason.CANCELLED, null);
             }
         }
     }
@@ -212,22 +212,46 @@ final class PrefillPool {
                 return;
             }
             waiting.pollFirst();
-            e.metrics.waiting.decrementAndGet();
+            e.metrics.waiting.addAndGet(-members(r));
             try {
-                r.sampler = new Sampler(r.request.sampling(), e.vocab);
-                for (int t : r.prompt) {
-                    r.sampler.accept(t);
-                }
-                if (!e.tokensOnly) {
-                    r.decoder = new StreamingDecoder(e.tokenizer);
-                    r.stops = new StopMatcher(r.request.stop());
+                prepare(r);
+                if (r.followers != null) {
+                    for (ActiveRequest f : r.followers) {
+                        prepare(f);
+                    }
                 }
             } catch (RuntimeException x) {
-                e.end(r, null, SplitEngine.internal("admission failed", x));
+                endGroup(r, null, SplitEngine.internal("admission failed", x));
                 continue;
             }
             prefilling.addLast(r);
         }
+    }
+
+    /** Sampler (fed the prompt), detokenizer and stop matcher of an admitted request. */
+    private void prepare(ActiveRequest r) {
+        r.sampler = new Sampler(r.request.sampling(), e.vocab);
+        for (int t : r.prompt) {
+            r.sampler.accept(t);
+        }
+        if (!e.tokensOnly) {
+            r.decoder = new StreamingDecoder(e.tokenizer);
+            r.stops = new StopMatcher(r.request.stop());
+        }
+    }
+
+    private static int members(ActiveRequest leader) {
+        return leader.followers == null ? 1 : 1 + leader.followers.length;
+    }
+
+    /** Ends a request and, before its prefill is done, the other choices that share its prompt. */
+    private void endGroup(ActiveRequest leader, FinishReason reason, EngineException error) {
+        if (leader.followers != null) {
+            for (ActiveRequest f : leader.followers) {
+                e.end(f, reason, error);
+            }
+        }
+        e.end(leader, reason, error);
     }
 
     /**
@@ -267,7 +291,7 @@ final class PrefillPool {
             EngineException err = SplitEngine.internal("prefill failed", x);
             for (int i = 0; i < k; i++) {
                 prefilling.remove(stepReq[i]);
-                e.end(stepReq[i], null, err);
+                endGroup(stepReq[i], null, err);
             }
             clearStep(k);
             return true;
@@ -304,7 +328,35 @@ final class PrefillPool {
     }
 
     /** A prompt is in the cache: its first token from {@code logits[offset ..]}, then migration to the decode worker. */
-    private void firstTokenAndMigrate(ActiveRequest r, int offset, long now) {
+    private void firstTokenAndMigrate(ActiveRequest leader, int offset, long now) {
+        if (leader.followers == null) {
+            firstTokenAndMigrateOne(leader, offset, now);
+            return;
+        }
+        // n > 1: give every choice the prompt's K/V first (the leader may end with its first token,
+        // and its pages with it), then a first token each from the same logits row, then migrate each.
+        ActiveRequest[] group = new ActiveRequest[members(leader)];
+        group[0] = leader;
+        System.arraycopy(leader.followers, 0, group, 1, leader.followers.length);
+        leader.followers = null;
+        for (int i = 1; i < group.length; i++) {
+            ActiveRequest f = group[i];
+            f.prefilled = leader.prefilled;
+            f.prefillStartNanos = leader.prefillStartNanos;
+            try {
+                e.migration.fork(leader, f);
+            } catch (RuntimeException x) {
+                e.end(f, null, SplitEngine.internal("KV fork failed", x));
+            }
+        }
+        for (ActiveRequest r : group) {
+            if (!r.ended) {
+                firstTokenAndMigrateOne(r, offset, now);
+            }
+        }
+    }
+
+    private void firstTokenAndMigrateOne(ActiveRequest r, int offset, long now) {
         e.deliver(r, logits, offset, now);
         if (r.ended) {
             return;
@@ -319,6 +371,7 @@ final class PrefillPool {
             e.end(r, null, SplitEngine.internal("KV migration failed", x));
             return;
         }
+        e.updateKvUsed(); // copy: the prefill-side pages are free again
         if (!e.handoff.offer(r)) { // cannot happen: admitted requests never exceed the queue's capacity
             e.end(r, null, new EngineException(EngineException.Kind.INTERNAL, "the decode hand-off queue is full"));
             return;
@@ -328,22 +381,24 @@ final class PrefillPool {
 
     private void cancelEverything() {
         while (!waiting.isEmpty()) {
-            e.metrics.waiting.decrementAndGet();
-            e.end(waiting.pollFirst(), FinishReason.CANCELLED, null);
+            ActiveRequest r = waiting.pollFirst();
+            e.metrics.waiting.addAndGet(-members(r));
+            endGroup(r, FinishReason.CANCELLED, null);
         }
         while (!prefilling.isEmpty()) {
-            e.end(prefilling.pollFirst(), FinishReason.CANCELLED, null);
+            endGroup(prefilling.pollFirst(), FinishReason.CANCELLED, null);
         }
     }
 
     private void failEverything(EngineException error) {
         drainInbox();
         while (!waiting.isEmpty()) {
-            e.metrics.waiting.decrementAndGet();
-            e.end(waiting.pollFirst(), null, error);
+            ActiveRequest r = waiting.pollFirst();
+            e.metrics.waiting.addAndGet(-members(r));
+            endGroup(r, null, error);
         }
         while (!prefilling.isEmpty()) {
-            e.end(prefilling.pollFirst(), null, error);
+            endGroup(prefilling.pollFirst(), null, error);
         }
     }
 }

@@ -3,6 +3,7 @@ package dev.tandem.engine;
 import dev.tandem.model.KvCache;
 import dev.tandem.model.Model;
 import dev.tandem.model.ModelConfig;
+import dev.tandem.model.Sequence;
 import dev.tandem.tokenizer.ChatTemplate;
 import dev.tandem.tokenizer.Tokenizer;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -105,34 +106,82 @@ public final class SplitEngine implements Engine {
 
     @Override
     public RequestHandle submit(GenerationRequest request, TokenSink sink) {
-        Objects.requireNonNull(request, "request");
         Objects.requireNonNull(sink, "sink");
+        return submit(request, List.of(sink));
+    }
+
+    /**
+     * {@code n = sinks.size()} choices of one request (OpenAI's {@code n}): the prompt is prefilled
+     * once, and choice {@code i} samples with seed {@code request.sampling().seed() + i} into
+     * {@code sinks.get(i)}. In handoff mode the choices share the prompt's full KV pages
+     * (reference-counted; the last, partly filled page is copied per choice: copy on write).
+     * Admission takes all n at once (n running slots, n queue places); the handle cancels them all.
+     * Each choice ends on its own, exactly once.
+     *
+     * @throws EngineException.Rejected as {@link #submit(GenerationRequest, TokenSink)}; also when n
+     *         exceeds {@code maxRunning} (400)
+     */
+    public RequestHandle submit(GenerationRequest request, List<TokenSink> sinks) {
+        Objects.requireNonNull(request, "request");
+        int n = sinks.size();
+        if (n < 1) {
+            throw new IllegalArgumentException("at least one sink");
+        }
         long now = System.nanoTime();
         String problem = RequestChecks.problem(request, config.contextLength(), vocab);
         if (problem != null) {
             throw reject(EngineException.Kind.INVALID_REQUEST, problem);
         }
+        if (n > config.maxRunning()) {
+            throw reject(EngineException.Kind.INVALID_REQUEST, "n = " + n + " choices exceed the " + config.maxRunning()
+                    + " sequences the engine runs at once");
+        }
         int maxTokens = RequestChecks.maxTokens(request, config.contextLength());
-        ActiveRequest r = new ActiveRequest(request, sink, maxTokens, now, this::wakeAll);
+        ActiveRequest[] members = new ActiveRequest[n];
+        for (int i = 0; i < n; i++) {
+            GenerationRequest ri = i == 0 ? request : new GenerationRequest(request.promptTokens(),
+                    request.sampling().withSeed(request.sampling().seed() + i), request.maxTokens(), request.stop(),
+                    request.ignoreEos(), request.logprobs(), request.topLogprobs());
+            members[i] = new ActiveRequest(ri, Objects.requireNonNull(sinks.get(i), "sink"), maxTokens, now, this::wakeAll);
+        }
+        ActiveRequest r = members[0];
+        if (n > 1) {
+            r.followers = java.util.Arrays.copyOfRange(members, 1, n);
+        }
+        long pagesNeeded = groupPages(r.positions(), r.prompt.length, n);
         KvCache kv = migration.decodeKv;
-        if ((r.positions() + PAGE_SIZE - 1) / PAGE_SIZE > kv.pages) { // unreachable while kvPositions ≥ contextLength
-            throw reject(EngineException.Kind.INVALID_REQUEST, "the request needs " + r.positions()
-                    + " KV positions; the cache holds " + (long) kv.pages * PAGE_SIZE);
+        if (pagesNeeded > kv.pages) { // unreachable for n = 1 while kvPositions ≥ contextLength
+            throw reject(EngineException.Kind.INVALID_REQUEST, "the request needs " + pagesNeeded
+                    + " KV pages of " + PAGE_SIZE + " positions; the cache holds " + kv.pages);
         }
         synchronized (admission) {
             if (shuttingDown) {
                 throw reject(EngineException.Kind.SHUTTING_DOWN, "the server is shutting down");
             }
-            if (metrics.waiting.get() >= config.maxQueue()) {
+            if (metrics.waiting.get() + n > config.maxQueue()) {
                 throw reject(EngineException.Kind.OVERLOADED, "the queue is full (" + config.maxQueue()
                         + " requests waiting); retry later");
             }
-            metrics.waiting.incrementAndGet();
-            outstanding.incrementAndGet();
+            metrics.waiting.addAndGet(n);
+            outstanding.addAndGet(n);
             prefill.inbox.add(r);
         }
         prefill.wake();
-        return r;
+        if (n == 1) {
+            return r;
+        }
+        return () -> {
+            for (ActiveRequest m : members) {
+                m.cancel();
+            }
+        };
+    }
+
+    /** Decode-side KV pages n choices of {@code positions} positions need, the prompt's full pages shared in handoff mode. */
+    private long groupPages(int positions, int promptLength, int n) {
+        long each = (positions + PAGE_SIZE - 1) / PAGE_SIZE;
+        long shared = migration.strategy == KvMigration.Strategy.HANDOFF ? promptLength / PAGE_SIZE : 0;
+        return each + (n - 1) * (each - shared);
     }
 
     private EngineException.Rejected reject(EngineException.Kind kind, String message) {
@@ -224,43 +273,92 @@ public final class SplitEngine implements Engine {
         decode.wake();
     }
 
-    private void updateKvUsed() {
+    /** Refreshes the {@code tandem_kv_blocks_used} gauge (after admission, migration, a request's end). */
+    void updateKvUsed() {
         KvCache p = migration.prefillKv, d = migration.decodeKv;
         int used = d.pages - d.freePages() + (p == d ? 0 : p.pages - p.freePages());
         metrics.kvUsed.set(used);
     }
 
-    /** Prefill thread: takes a slot and reserves the request's pages. @return false, changing nothing, when either is short */
+    /**
+     * Prefill thread: takes a running slot per choice and reserves the pages of the request (and of
+     * its other choices, n > 1). @return false, changing nothing, when slots or pages are short
+     */
     boolean admit(ActiveRequest r) {
-        if (freeSlots.get() == 0) {
+        int n = r.followers == null ? 1 : 1 + r.followers.length;
+        if (freeSlots.get() < n) {
             return false;
         }
+        if (!reserve(r, null)) {
+            return false;
+        }
+        if (r.followers != null) {
+            for (int i = 0; i < r.followers.length; i++) {
+                if (!reserve(r.followers[i], r)) {
+                    for (int j = i - 1; j >= 0; j--) {
+                        unreserve(r.followers[j]);
+                    }
+                    unreserve(r);
+                    return false;
+                }
+            }
+        }
+        for (int i = 0; i < n; i++) {
+            ActiveRequest m = i == 0 ? r : r.followers[i - 1];
+            m.holdsSlot = true;
+        }
+        freeSlots.addAndGet(-n);
+        metrics.running.addAndGet(n);
+        updateKvUsed();
+        return true;
+    }
+
+    /**
+     * Reserves {@code r}'s pages. A follower (another choice of {@code leader}'s request) in handoff
+     * mode shares the leader's full prompt pages and reserves the rest; in copy mode it needs no
+     * prefill-side pages (its prompt is copied from the leader's).
+     */
+    private boolean reserve(ActiveRequest r, ActiveRequest leader) {
         KvCache p = migration.prefillKv, d = migration.decodeKv;
-        dev.tandem.model.Sequence s = new dev.tandem.model.Sequence(config.contextLength(), PAGE_SIZE);
+        Sequence s = new Sequence(config.contextLength(), PAGE_SIZE);
         if (p == d) {
+            if (leader != null) {
+                d.share(leader.seq, s, r.prompt.length / PAGE_SIZE);
+            }
             if (!d.reserve(s, r.positions())) {
+                d.release(s);
                 return false;
             }
             r.seq = s;
             r.seqKv = d;
-        } else {
-            dev.tandem.model.Sequence target = new dev.tandem.model.Sequence(config.contextLength(), PAGE_SIZE);
-            if (!d.reserve(target, r.positions())) {
-                return false;
-            }
-            if (!p.reserve(s, r.prompt.length)) {
-                d.release(target);
-                return false;
-            }
-            r.seq = s;
-            r.seqKv = p;
-            r.spare = target;
+            return true;
         }
-        freeSlots.decrementAndGet();
-        r.holdsSlot = true;
-        metrics.running.incrementAndGet();
-        updateKvUsed();
+        if (!d.reserve(s, r.positions())) {
+            return false;
+        }
+        if (leader == null) {
+            Sequence prompt = new Sequence(config.contextLength(), PAGE_SIZE);
+            if (!p.reserve(prompt, r.prompt.length)) {
+                d.release(s);
+                return false;
+            }
+            r.seq = prompt;
+            r.seqKv = p;
+        }
+        r.spare = s;
         return true;
+    }
+
+    private void unreserve(ActiveRequest r) {
+        if (r.seq != null) {
+            r.seqKv.release(r.seq);
+            r.seq = null;
+            r.seqKv = null;
+        }
+        if (r.spare != null) {
+            migration.decodeKv.release(r.spare);
+            r.spare = null;
+        }
     }
 
     /** Samples the next token of {@code r} from {@code logits[offset ..]} and hands it on (see {@link Delivery#deliver}). Called by the request's owner. */
