@@ -63,6 +63,18 @@ class SplitEngineChoicesTest {
         }
     }
 
+    @org.junit.jupiter.api.Test
+    void theColocatedEngineRunsChoicesAsSeparateRequests() throws Exception {
+        GenerationRequest r = EngineFixture.sampled(fx.prompt(20, 9), 8, 1234);
+        try (ColocatedEngine engine = SplitFixture.colocated(fx, 4, 16, 64, 8)) {
+            RecordingSink[] s = {new RecordingSink(), new RecordingSink()};
+            Engines.submit(engine, r, List.of(s));
+            for (int i = 0; i < 2; i++) {
+                assertArrayEquals(fx.direct(withSeed(r, 1234 + i)), s[i].await().tokenArray(), "choice " + i);
+            }
+        }
+    }
+
     @ParameterizedTest
     @EnumSource(KvMigration.Strategy.class)
     void choicesShareThePromptPagesAndCancelTogether(KvMigration.Strategy m) throws Exception {
