@@ -38,6 +38,9 @@ public final class Forward {
     // The current batch.
     private final Sequence[] rowSeq; // [maxRows]
     private final int[] rowPos;      // [maxRows]
+    private final int[] rowTok;      // [maxRows] tokens of a prefillBatch
+    private final int[] logitRowList; // [maxRows] rows of a prefillBatch that want logits
+    private final int[] logitDest;    // [maxRows] where each goes in the caller's logits
     private final ThreadLocal<float[]> scores; // per thread: [all KV positions] attention scores
     private final Matrix.Task mm = new Matrix.Task();
     private final AttentionTask attentionTask = new AttentionTask();
@@ -66,6 +69,9 @@ public final class Forward {
         scores = ThreadLocal.withInitial(() -> new float[positions]);
         rowSeq = new Sequence[maxRows];
         rowPos = new int[maxRows];
+        rowTok = new int[maxRows];
+        logitRowList = new int[maxRows];
+        logitDest = new int[maxRows];
     }
 
     public int maxRows() {
@@ -113,6 +119,60 @@ public final class Forward {
         run(tokens, 0, n, 0, logits, 0);
         for (int r = 0; r < n; r++) {
             seqs[r].length++;
+        }
+    }
+
+    /**
+     * Prefill of several sequences in one batch (rows in the order given): for each {@code i < count},
+     * {@code len[i]} tokens {@code tokens[i][from[i] ..]} of {@code seqs[i]} at its next positions;
+     * together at most {@link #maxRows()} rows. For each {@code i} with {@code wantLogits[i]}, writes the
+     * logits of its last row into {@code logits[i * vocab ..]}. Each row's result is what
+     * {@link #prefill} gives it (rows never mix: batch invariance). Every sequence must have room
+     * reserved, and a sequence may appear once.
+     */
+    public void prefillBatch(Sequence[] seqs, int[][] tokens, int[] from, int[] len, int count, boolean[] wantLogits,
+                             float[] logits) {
+        int n = 0;
+        for (int i = 0; i < count; i++) {
+            checkRoom(seqs[i], seqs[i].length + len[i]);
+            if (len[i] < 1 || n + len[i] > maxRows) {
+                throw new IllegalArgumentException("prefill batch of " + (n + len[i]) + " rows (" + len[i]
+                        + " for sequence " + i + ") exceeds " + maxRows + " or is empty");
+            }
+            for (int r = 0; r < len[i]; r++) {
+                rowSeq[n + r] = seqs[i];
+                rowPos[n + r] = seqs[i].length + r;
+                rowTok[n + r] = tokens[i][from[i] + r];
+            }
+            n += len[i];
+        }
+        run(rowTok, 0, n, n, null, 0);
+        int wanted = 0;
+        for (int i = 0, end = 0; i < count; i++) {
+            end += len[i];
+            if (wantLogits[i]) {
+                logitRowList[wanted] = end - 1;
+                logitDest[wanted++] = i * c.vocab();
+            }
+        }
+        emitLogits(logitRowList, logitDest, wanted, logits);
+        for (int i = 0; i < count; i++) {
+            seqs[i].length += len[i];
+        }
+    }
+
+    /** Logits of rows {@code rows[0, count)} (final residuals in x) into {@code logits[dest[j] ..]}, logitRows rows per matmul. */
+    private void emitLogits(int[] rows, int[] dest, int count, float[] logits) {
+        int dim = c.dim();
+        for (int g = 0; g < count; g += logitRows) {
+            int m = Math.min(logitRows, count - g);
+            for (int r = 0; r < m; r++) {
+                Ops.rmsnorm(normed, r * dim, x, rows[g + r] * dim, w.outputNorm, 0, dim, c.rmsEps());
+            }
+            mm.run(pool, w.output, normed, m, logitBuf);
+            for (int r = 0; r < m; r++) {
+                System.arraycopy(logitBuf, r * c.vocab(), logits, dest[g + r], c.vocab());
+            }
         }
     }
 

@@ -5,7 +5,12 @@ package dev.tandem.model;
  * {@code kvDim} floats for keys and as many for values. A sequence owns a list of page ids
  * ({@link Sequence}); position {@code t} lives in row {@code pages[t / pageSize] * pageSize + t % pageSize}.
  * Pages are handed out from a free stack; running out is a return value, not an exception.
- * Not thread-safe: one owner schedules allocation.
+ *
+ * <p>Threads: page allocation ({@link #reserve}, {@link #release}, {@link #freePages})
+ * is synchronized, so a prefill thread and a decode thread may both hold sequences of one cache;
+ * those calls belong to admission, migration and a request's end, never inside a forward step.
+ * K/V rows are written and read without locks: each sequence's pages belong to one thread at a time,
+ * and handing a sequence to another thread must publish it (e.g. through a concurrent queue).
  */
 public final class KvCache {
     public final int layers;
@@ -15,6 +20,7 @@ public final class KvCache {
     final float[][] keys;   // [layers][pages * pageSize * kvDim]
     final float[][] values; // [layers][pages * pageSize * kvDim]
     private final int[] free; // stack of free page ids
+    private final int[] refs; // [pages] page tables holding each page (0: free)
     private int freeCount;
 
     public KvCache(ModelConfig c, int pageSize, int pages) {
@@ -30,6 +36,7 @@ public final class KvCache {
         this.keys = new float[layers][(int) floats];
         this.values = new float[layers][(int) floats];
         this.free = new int[pages];
+        this.refs = new int[pages];
         for (int i = 0; i < pages; i++) {
             free[i] = pages - 1 - i;
         }
@@ -41,7 +48,7 @@ public final class KvCache {
         return new KvCache(c, pageSize, (positions + pageSize - 1) / pageSize);
     }
 
-    public int freePages() {
+    public synchronized int freePages() {
         return freeCount;
     }
 
@@ -54,7 +61,7 @@ public final class KvCache {
      * Grows {@code seq} so it can hold {@code positions} positions.
      * @return false, changing nothing, when too few pages are free
      */
-    public boolean reserve(Sequence seq, int positions) {
+    public synchronized boolean reserve(Sequence seq, int positions) {
         int needed = (positions + pageSize - 1) / pageSize - seq.pageCount;
         if (needed <= 0) {
             return true;
@@ -63,18 +70,107 @@ public final class KvCache {
             return false;
         }
         for (int i = 0; i < needed; i++) {
-            seq.pages[seq.pageCount++] = free[--freeCount];
+            int page = free[--freeCount];
+            refs[page] = 1;
+            seq.pages[seq.pageCount++] = page;
         }
         return true;
     }
 
-    /** Returns all of {@code seq}'s pages to the pool and empties it. */
-    public void release(Sequence seq) {
+    /**
+     * Drops {@code seq}'s hold on its pages and empties it; a page no other sequence shares returns
+     * to the pool.
+     */
+    public synchronized void release(Sequence seq) {
         for (int i = 0; i < seq.pageCount; i++) {
-            free[freeCount++] = seq.pages[i];
+            int page = seq.pages[i];
+            if (--refs[page] == 0) {
+                free[freeCount++] = page;
+            }
         }
         seq.pageCount = 0;
         seq.length = 0;
+    }
+
+    /**
+     * Makes the empty {@code to} share {@code from}'s first {@code pageCount} pages (reference-counted):
+     * a prompt prefix computed once, read by several sequences. Shared pages must never be written
+     * again — the positions after them go to pages of {@code to}'s own ({@link #reserve}), and a
+     * prefix that ends inside a page has that page copied instead ({@link #copyPositions}): copy on write,
+     * done once at the fork. {@code to.length()} stays 0 until its positions are filled.
+     */
+    public synchronized void share(Sequence from, Sequence to, int pageCount) {
+        if (to.pageCount != 0 || pageCount > from.pageCount || pageCount > to.pages.length) {
+            throw new IllegalArgumentException("cannot share " + pageCount + " of " + from.pageCount + " pages into a table of "
+                    + to.pageCount + " / " + to.pages.length);
+        }
+        for (int i = 0; i < pageCount; i++) {
+            int page = from.pages[i];
+            refs[page]++;
+            to.pages[i] = page;
+        }
+        to.pageCount = pageCount;
+    }
+
+    /** Sequences holding {@code page} (0 when free). */
+    public synchronized int refs(int page) {
+        return refs[page];
+    }
+
+    /**
+     * Copies positions {@code [start, end)} of {@code from} into the same positions of {@code to}
+     * (same cache, all layers), then sets {@code to}'s length to {@code end}; positions before
+     * {@code start} must already be {@code to}'s (e.g. shared pages). Where both tables name the same
+     * page there is nothing to copy.
+     */
+    public void copyPositions(Sequence from, Sequence to, int start, int end) {
+        if (end > from.length || end > to.pageCount * pageSize || start < 0 || start > end) {
+            throw new IllegalArgumentException("cannot copy positions [" + start + ", " + end + ") of a sequence of "
+                    + from.length + " into room for " + to.pageCount * pageSize);
+        }
+        for (int t = start; t < end; t++) {
+            int src = rowOffset(from, t), dst = rowOffset(to, t);
+            if (src != dst) {
+                for (int l = 0; l < layers; l++) {
+                    System.arraycopy(keys[l], src, keys[l], dst, kvDim);
+                    System.arraycopy(values[l], src, values[l], dst, kvDim);
+                }
+            }
+        }
+        to.length = end;
+    }
+
+    /**
+     * Copies the K/V of {@code from}'s first {@code from.length()} positions (all layers) into
+     * {@code to}'s pages in {@code target}, and sets {@code to}'s length to match: what moving a
+     * sequence into memory another worker owns costs. {@code to} must have room reserved in
+     * {@code target}; both caches must have the same shape. Whole pages are copied (a page's rows
+     * are contiguous), the last one only up to the sequence's length.
+     *
+     * @return bytes copied (keys and values)
+     */
+    public long copyTo(Sequence from, KvCache target, Sequence to) {
+        if (target.layers != layers || target.kvDim != kvDim || target.pageSize != pageSize) {
+            throw new IllegalArgumentException("KV caches differ in shape: " + layers + "x" + kvDim + "/" + pageSize
+                    + " vs " + target.layers + "x" + target.kvDim + "/" + target.pageSize);
+        }
+        int length = from.length;
+        if (length > to.pageCount * pageSize) {
+            throw new IllegalStateException("target sequence has room for " + to.pageCount * pageSize
+                    + " positions, needs " + length);
+        }
+        long floats = 0;
+        for (int p = 0; p * pageSize < length; p++) {
+            int rows = Math.min(pageSize, length - p * pageSize);
+            int src = from.pages[p] * pageSize * kvDim, dst = to.pages[p] * pageSize * kvDim, n = rows * kvDim;
+            for (int l = 0; l < layers; l++) {
+                System.arraycopy(keys[l], src, target.keys[l], dst, n);
+                System.arraycopy(values[l], src, target.values[l], dst, n);
+            }
+            floats += 2L * layers * n;
+        }
+        to.length = length;
+        return floats * Float.BYTES;
     }
 
     /** Float offset of position {@code t}'s row for {@code seq}. */

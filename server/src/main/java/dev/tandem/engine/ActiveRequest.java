@@ -1,5 +1,6 @@
 package dev.tandem.engine;
 
+import dev.tandem.model.KvCache;
 import dev.tandem.model.Sampler;
 import dev.tandem.model.SamplingLogprobs;
 import dev.tandem.model.Sequence;
@@ -25,8 +26,11 @@ final class ActiveRequest implements RequestHandle {
 
     volatile boolean cancelRequested;
 
-    // Scheduler-thread state.
+    // Scheduler-thread state (in the split engine: the state of whichever worker owns the request now).
     Sequence seq;                // KV page table while admitted, else null
+    KvCache seqKv;               // split engine: the cache seq's pages belong to
+    Sequence spare;              // split engine, copy migration: the decode-side page table reserved at admission, until migrated
+    ActiveRequest[] followers;   // split engine, n > 1: the other choices, sharing this (the leader's) prompt; else null
     Sampler sampler;
     StreamingDecoder decoder;
     StopMatcher stops;
@@ -34,6 +38,8 @@ final class ActiveRequest implements RequestHandle {
     int generated;               // tokens sampled (the end-of-generation token included)
     int pendingToken = -1;       // last sampled token, to feed at the next decode step; -1 before the first
     long prefillStartNanos;
+    long migrationStartNanos;    // split engine
+    boolean holdsSlot;           // split engine: counted in the running slots
     long lastTokenNanos;
     boolean ended;
 
@@ -77,6 +83,12 @@ final class ActiveRequest implements RequestHandle {
      */
     void take(int tok, Tokenizer tokenizer) {
         generated++;
+        if (decoder == null) { // token-only mode (a test of the engine's own allocation): no text at all
+            text = "";
+            finish = !request.ignoreEos() && tokenizer.isEndOfGeneration(tok) ? FinishReason.STOP
+                    : generated == maxTokens ? FinishReason.LENGTH : null;
+            return;
+        }
         if (!request.ignoreEos() && tokenizer.isEndOfGeneration(tok)) {
             String out = stops.offer(decoder.flush());
             text = stops.stopped() ? out : concat(out, stops.drain());

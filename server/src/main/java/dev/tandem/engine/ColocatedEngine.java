@@ -59,6 +59,7 @@ public final class ColocatedEngine implements Engine {
     private final int vocab;        // logits per row (the model's vocabulary)
     private final int sampleVocab;  // logits a token is drawn from: min(model, tokenizer) vocabulary
     private final EngineMetrics metrics;
+    private final Delivery delivery;
     private final Parallel pool;
     private final KvCache kv;
     private final Forward forward;
@@ -105,6 +106,7 @@ public final class ColocatedEngine implements Engine {
         int n = config.maxRunning();
         this.kv = KvCache.forPositions(c, config.kvPositions(), PAGE_SIZE);
         this.metrics = new EngineMetrics(registry, kv.pages);
+        this.delivery = new Delivery(tokenizer, sampleVocab, metrics, this::end);
         this.live = new ActiveRequest[n];
         this.freeSeqs = new Sequence[n];
         for (int i = 0; i < n; i++) {
@@ -210,6 +212,14 @@ public final class ColocatedEngine implements Engine {
         if (interrupted) {
             Thread.currentThread().interrupt();
         }
+    }
+
+    /** The live picture for {@code GET /v1/engine}: one scheduler worker, not pinned. */
+    public EngineStatus status() {
+        return new EngineStatus("colocated", null,
+                java.util.List.of(new EngineStatus.Worker("scheduler", config.threads(), java.util.List.of(), false,
+                        metrics.batchSize.get())),
+                metrics.waiting.get(), metrics.running.get(), metrics.kvUsed.get(), kv.pages);
     }
 
     /** Whether shutdown has begun (new requests are refused). */
@@ -394,45 +404,13 @@ public final class ColocatedEngine implements Engine {
         }
     }
 
-    /** Samples the next token of {@code r} from the logits row at {@code offset} and hands it to the sink. */
+    /** Samples the next token of {@code r} from the logits row at {@code offset} and hands it on (see {@link Delivery#deliver}). */
     private void deliver(ActiveRequest r, int offset, long now) {
-        int tok;
-        Logprobs lp;
-        try {
-            tok = r.sampler.sample(logits, offset, sampleVocab);
-            r.sampler.accept(tok);
-            lp = r.request.logprobs() ? r.logprobs(logits, offset, sampleVocab, tok) : null;
-            r.take(tok, tokenizer);
-        } catch (RuntimeException e) {
-            end(r, null, internal("sampling or decoding text failed", e));
-            return;
-        }
-        metrics.generationTokens.increment();
-        if (r.generated == 1) {
-            EngineMetrics.record(metrics.prefill, now - r.prefillStartNanos);
-            EngineMetrics.record(metrics.timeToFirstToken, now - r.arrivalNanos);
-        } else {
-            EngineMetrics.record(metrics.interToken, now - r.lastTokenNanos);
-        }
-        r.lastTokenNanos = now;
-        try {
-            r.sink.onToken(tok, r.text, lp);
-        } catch (RuntimeException e) {
-            LOG.log(System.Logger.Level.WARNING, "token sink threw; ending its request as failed: " + e);
-            end(r, null, new EngineException(EngineException.Kind.INTERNAL, "the token sink failed: " + e, e));
-            return;
-        }
-        r.text = null;
-        if (r.finish != null) {
-            end(r, r.finish, null);
-        } else {
-            r.pendingToken = tok;
-        }
+        delivery.deliver(r, logits, offset, now);
     }
 
     private static EngineException internal(String what, RuntimeException e) {
-        LOG.log(System.Logger.Level.ERROR, what, e);
-        return new EngineException(EngineException.Kind.INTERNAL, what + ": " + e.getMessage(), e);
+        return Delivery.internal(what, e);
     }
 
     /**
@@ -452,18 +430,7 @@ public final class ColocatedEngine implements Engine {
             metrics.kvUsed.set(kv.pages - kv.freePages());
             metrics.running.decrementAndGet();
         }
-        r.sampler = null;
-        r.decoder = null;
-        metrics.ended(error != null, reason, System.nanoTime() - r.arrivalNanos);
-        try {
-            if (error != null) {
-                r.sink.onError(error);
-            } else {
-                r.sink.onFinish(reason, new Usage(r.prompt.length, r.generated));
-            }
-        } catch (RuntimeException e) {
-            LOG.log(System.Logger.Level.WARNING, "token sink threw from its terminal call (ignored): " + e);
-        }
+        delivery.notifyEnd(r, reason, error);
         if (outstanding.decrementAndGet() == 0) {
             synchronized (allEnded) {
                 allEnded.notifyAll();

@@ -16,7 +16,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * {@code tandem_request_queue_seconds}, {@code tandem.prompt.tokens} (a counter) as
  * {@code tandem_prompt_tokens_total}, and a gauge's name as is — except a trailing {@code _total},
  * which it strips from gauges, so {@code tandem_kv_blocks_total} is a constant counter. The split engine's
- * {@code tandem_kv_migration_*} meters are not here.
+ * {@code tandem_kv_migration_*} meters are registered by {@link KvMigration}.
  *
  * <p>Gauges read atomics the scheduler writes; recording a timer or counter takes no engine lock.
  */
