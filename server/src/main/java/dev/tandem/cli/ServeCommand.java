@@ -1,8 +1,11 @@
 package dev.tandem.cli;
 
-import dev.tandem.engine.ColocatedEngine;
 import dev.tandem.engine.Engine;
 import dev.tandem.engine.EngineConfig;
+import dev.tandem.engine.EngineMode;
+import dev.tandem.engine.Engines;
+import dev.tandem.engine.KvMigration;
+import dev.tandem.engine.SplitConfig;
 import dev.tandem.http.HttpServer;
 import dev.tandem.http.ServerConfig;
 import dev.tandem.model.Model;
@@ -94,6 +97,23 @@ final class ServeCommand implements Callable<Integer> {
             description = "Bytes held per stream for a client that reads slowly; beyond, the request is cancelled (default: ${DEFAULT-VALUE}).")
     int streamBufferBytes;
 
+    @Option(names = "--mode", defaultValue = "split", paramLabel = "split|colocated",
+            description = "split: a prefill pool hands KV to a pinned decode worker; colocated: one pool interleaves both (default: ${DEFAULT-VALUE}).")
+    String mode;
+
+    @Option(names = "--prefill-threads", defaultValue = "1", paramLabel = "N", description = "Split mode: prefill pool threads (default: ${DEFAULT-VALUE}).")
+    int prefillThreads;
+
+    @Option(names = "--decode-threads", defaultValue = "1", paramLabel = "N", description = "Split mode: decode worker threads (default: ${DEFAULT-VALUE}).")
+    int decodeThreads;
+
+    @Option(names = "--decode-cpus", split = ",", paramLabel = "LIST", description = "Split mode: CPUs to pin the decode worker to, e.g. 1 or 2,3 (default: unpinned).")
+    List<Integer> decodeCpus = new ArrayList<>();
+
+    @Option(names = "--kv-migration", defaultValue = "handoff", paramLabel = "handoff|copy",
+            description = "Split mode: hand the KV pages over (zero copy) or copy them into decode-owned memory (default: ${DEFAULT-VALUE}).")
+    String kvMigration;
+
     @Option(names = "--io-threads", defaultValue = "2", paramLabel = "N", description = "Netty event loops (default: ${DEFAULT-VALUE}).")
     int ioThreads;
 
@@ -116,6 +136,13 @@ final class ServeCommand implements Callable<Integer> {
         check(streamBufferBytes >= 4096, "--stream-buffer-bytes must be at least 4096, not " + streamBufferBytes);
         check(ioThreads >= 1 && ioThreads <= 64, "--io-threads must be between 1 and 64, not " + ioThreads);
         check(ctx == null || ctx >= 2, "--ctx must be at least 2, not " + ctx);
+        check(mode.equals("split") || mode.equals("colocated"), "--mode must be split or colocated, not " + mode);
+        check(kvMigration.equals("handoff") || kvMigration.equals("copy"), "--kv-migration must be handoff or copy, not " + kvMigration);
+        check(prefillThreads >= 1 && prefillThreads <= 1024, "--prefill-threads must be between 1 and 1024, not " + prefillThreads);
+        check(decodeThreads >= 1 && decodeThreads <= 1024, "--decode-threads must be between 1 and 1024, not " + decodeThreads);
+        for (int cpu : decodeCpus) {
+            check(cpu >= 0, "--decode-cpus must list CPU numbers (0 and up), not " + cpu);
+        }
         for (String k : apiKeys) {
             check(!k.isBlank(), "--api-key must not be empty");
         }
@@ -169,7 +196,12 @@ final class ServeCommand implements Callable<Integer> {
         if (ModelPaths.isDemo(model)) {
             err.println("note: the demo model has random weights; its output is random text.");
         }
-        Engine engine = new ColocatedEngine(m, tok, template, ec, registry);
+        EngineMode engineMode = mode.equals("split") ? EngineMode.SPLIT : EngineMode.COLOCATED;
+        SplitConfig split = new SplitConfig(prefillThreads, decodeThreads, decodeCpus, KvMigration.Strategy.parse(kvMigration));
+        Engine engine = Engines.create(engineMode, m, tok, template, ec, split, registry);
+        err.println("tandem: engine " + mode + (engineMode == EngineMode.SPLIT
+                ? " (prefill " + prefillThreads + " threads, decode " + decodeThreads + " threads" + (decodeCpus.isEmpty() ? "" : " on CPUs " + decodeCpus)
+                + ", migration " + kvMigration + ")" : " (" + nThreads + " threads)"));
         running.engine = engine;
         running.server.ready(engine);
     }

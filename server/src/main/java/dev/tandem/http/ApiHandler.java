@@ -105,6 +105,10 @@ final class ApiHandler extends ChannelInboundHandlerAdapter {
                 Responses.json(ctx.channel(), state, ex, 200, SmallEndpoints.model(m, STARTED));
                 next();
             }
+            case ENGINE -> {
+                Responses.json(ctx.channel(), state, ex, 200, SmallEndpoints.engine(state.engineOr503()));
+                next();
+            }
             case COMPLETIONS, CHAT, TOKENIZE, DETOKENIZE -> prepare(req, ex, route);
         }
     }

@@ -8,6 +8,7 @@ enum Route {
     METRICS("/metrics", HttpMethod.GET, true),
     MODELS("/v1/models", HttpMethod.GET, true),
     MODEL("/v1/models/", HttpMethod.GET, true), // prefix: /v1/models/{id}
+    ENGINE("/v1/engine", HttpMethod.GET, true),
     COMPLETIONS("/v1/completions", HttpMethod.POST, true),
     CHAT("/v1/chat/completions", HttpMethod.POST, true),
     TOKENIZE("/tokenize", HttpMethod.POST, true),

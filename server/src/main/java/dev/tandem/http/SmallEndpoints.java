@@ -17,6 +17,18 @@ import java.nio.charset.StandardCharsets;
 final class SmallEndpoints {
     private SmallEndpoints() {}
 
+    /** {@code GET /v1/engine}: the engine's live picture (workers, CPUs, batch, queue, KV), or just its class for engines made elsewhere. */
+    static Object engine(dev.tandem.engine.Engine engine) {
+        try {
+            return dev.tandem.engine.Engines.status(engine);
+        } catch (IllegalArgumentException e) {
+            ObjectNode o = Json.object();
+            o.put("mode", "unknown");
+            o.put("engine", engine.getClass().getSimpleName());
+            return o;
+        }
+    }
+
     static ObjectNode models(ModelInfo model, long created) {
         ObjectNode o = Json.object();
         o.put("object", "list");
