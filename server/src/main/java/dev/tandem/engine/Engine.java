@@ -2,8 +2,8 @@ package dev.tandem.engine;
 
 /**
  * The only door between the HTTP front end and the engine (DESIGN.md). Implementations: the
- * colocated engine (one pool interleaving prefill chunks and decode steps) and, later, the split
- * engine (prefill pool → KV migration → decode worker).
+ * split engine (prefill pool → KV migration → pinned decode worker, the default) and the
+ * colocated engine (one pool interleaving prefill chunks and decode steps); see {@link Engines}.
  */
 public interface Engine extends AutoCloseable {
 
