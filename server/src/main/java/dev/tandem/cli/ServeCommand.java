@@ -77,7 +77,7 @@ final class ServeCommand implements Callable<Integer> {
             description = "Sequences decoded together at most (default: ${DEFAULT-VALUE}).")
     int maxRunning;
 
-    @Option(names = "--prefill-chunk", defaultValue = "64", paramLabel = "N",
+    @Option(names = "--prefill-chunk", defaultValue = "512", paramLabel = "N",
             description = "Prompt tokens per prefill step at most (default: ${DEFAULT-VALUE}).")
     int prefillChunk;
 
