@@ -1,8 +1,6 @@
 package dev.tandem.kernels;
 
 import jdk.incubator.vector.ByteVector;
-import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
@@ -15,6 +13,12 @@ import java.nio.ByteOrder;
  * {@link Dot}. The row's bytes are read once per matmul however large the batch; the reduction
  * order is that of {@link Dot}, so results are batch-invariant. Subclasses define the byte layout
  * and may override {@link #dequantizeFast} with a vectorized decoder that produces the same floats.
+ *
+ * <p>Vector code in the format classes is written out in the loop that uses it, never behind a
+ * helper method that takes or returns a vector: C2 does not always inline such a helper (its
+ * compiled size passes the inlining limits once it has been compiled on its own), and then every
+ * vector crossing the call is boxed on the heap. Q4_K's dot ran 5x slower for that reason,
+ * allocating 16 MB per 2048×2048 matrix-vector product.
  */
 public abstract class BlockFormat implements Format {
     private static final ThreadLocal<float[]> SCRATCH = ThreadLocal.withInitial(() -> new float[4096]);
@@ -23,8 +27,6 @@ public abstract class BlockFormat implements Format {
     protected static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     /** Sixteen bytes: the unit the vectorized decoders load (16 is a multiple of every float lane count). */
     protected static final VectorSpecies<Byte> B16 = ByteVector.SPECIES_128;
-    private static final VectorSpecies<Float> F = Vectors.F;
-    private static final int L = Vectors.LANES;
 
     /** Decodes {@code n} weights; must produce exactly the floats {@link #dequantize} produces. */
     protected void dequantizeFast(MemorySegment data, long offset, float[] out, int outOffset, int n) {
@@ -75,45 +77,6 @@ public abstract class BlockFormat implements Format {
     /** Loads 16 bytes at byte {@code offset}. */
     protected static ByteVector load16(MemorySegment data, long offset) {
         return ByteVector.fromMemorySegment(B16, data, offset, LE);
-    }
-
-    /**
-     * {@code out[o + i] = a * q[i]} for the 16 signed byte lanes of {@code q}: the int-to-float
-     * conversion and the one rounded multiply of the scalar decoders, so the floats are identical.
-     */
-    protected static void scaleInto(ByteVector q, float a, float[] out, int o) {
-        for (int p = 0; p < 16 / L; p++) {
-            ((FloatVector) q.convertShape(VectorOperators.B2F, F, p)).mul(a).intoArray(out, o + p * L);
-        }
-    }
-
-    /**
-     * {@code acc += (a * q[i]) · x[xo + i]} over the 16 byte lanes of {@code q}, chunk by chunk in
-     * lane order: exactly {@link #scaleInto} followed by {@link Dot#dot}'s FMA steps, without the
-     * round trip through memory.
-     */
-    protected static FloatVector fmaScaled(ByteVector q, float a, float[] x, int xo, FloatVector acc) {
-        for (int p = 0; p < 16 / L; p++) {
-            FloatVector w = ((FloatVector) q.convertShape(VectorOperators.B2F, F, p)).mul(a);
-            acc = w.fma(FloatVector.fromArray(F, x, xo + p * L), acc);
-        }
-        return acc;
-    }
-
-    /** {@code acc += (a * q[i] - m) · x[xo + i]}: {@link #scaleMinusInto} fused with {@link Dot#dot}'s FMA steps. */
-    protected static FloatVector fmaScaledMinus(ByteVector q, float a, float m, float[] x, int xo, FloatVector acc) {
-        for (int p = 0; p < 16 / L; p++) {
-            FloatVector w = ((FloatVector) q.convertShape(VectorOperators.B2F, F, p)).mul(a).sub(m);
-            acc = w.fma(FloatVector.fromArray(F, x, xo + p * L), acc);
-        }
-        return acc;
-    }
-
-    /** {@code out[o + i] = a * q[i] - m}: multiply, round, subtract, round, as the scalar K-quant decoders do. */
-    protected static void scaleMinusInto(ByteVector q, float a, float m, float[] out, int o) {
-        for (int p = 0; p < 16 / L; p++) {
-            ((FloatVector) q.convertShape(VectorOperators.B2F, F, p)).mul(a).sub(m).intoArray(out, o + p * L);
-        }
     }
 
     /** Checks that {@code n} is a whole number of blocks. */

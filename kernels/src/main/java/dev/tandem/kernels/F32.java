@@ -32,8 +32,15 @@ public final class F32 implements Format {
     public void matmul(MemorySegment data, long base, int cols, int rowStart, int rowEnd,
                        float[] x, int batch, float[] out, int outStride) {
         long rowBytes = 4L * cols;
+        if (batch == 1) {
+            for (int r = rowStart; r < rowEnd; r++) {
+                out[r] = Dot.dot(data, base + r * rowBytes, x, 0, cols);
+            }
+            return;
+        }
+        float[] scratch = BlockFormat.scratch(cols);
         for (int r = rowStart; r < rowEnd; r++) {
-            Dot.rowTimesBatch(data, base + r * rowBytes, cols, x, cols, batch, out, r, outStride);
+            Dot.rowTimesBatch(data, base + r * rowBytes, cols, x, cols, batch, out, r, outStride, scratch);
         }
     }
 
