@@ -2,6 +2,7 @@ package dev.tandem.kernels;
 
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -60,32 +61,25 @@ public final class Q4_0 extends BlockFormat {
     public float dot(MemorySegment data, long offset, float[] x, int xOffset, int n) {
         checkBlocks(n);
         int nb = n / BLOCK;
+        if ((nb & 1) != 0) {
+            // An odd block count: decode to scratch and reduce through Dot (the same operations).
+            // Handling the odd block here, after the loop, slows the loop itself by 15 %.
+            return super.dot(data, offset, x, xOffset, n);
+        }
         FloatVector c0 = FloatVector.zero(F), c1 = c0, c2 = c0, c3 = c0;
-        int b = 0;
-        for (; b + 2 <= nb; b += 2) {
+        for (int b = 0; b < nb; b += 2) {
             long blk = offset + (long) b * BLOCK_BYTES;
             float d0 = Float.float16ToFloat(data.get(HALF, blk));
             float d1 = Float.float16ToFloat(data.get(HALF, blk + BLOCK_BYTES));
             ByteVector qa = ByteVector.fromMemorySegment(B16, data, blk + QS, LE), qb = ByteVector.fromMemorySegment(B16, data, blk + BLOCK_BYTES + QS, LE);
-            ByteVector q0 = qa.and((byte) 0xf).sub((byte) 8), q1 = qa.lanewise(VectorOperators.LSHR, 4).sub((byte) 8);
-            ByteVector q2 = qb.and((byte) 0xf).sub((byte) 8), q3 = qb.lanewise(VectorOperators.LSHR, 4).sub((byte) 8);
             int xo = xOffset + b * BLOCK;
             for (int p = 0; p < 16 / L; p++) {
-                c0 = ((FloatVector) q0.convertShape(VectorOperators.B2F, F, p)).mul(d0).fma(FloatVector.fromArray(F, x, xo + p * L), c0);
-                c1 = ((FloatVector) q1.convertShape(VectorOperators.B2F, F, p)).mul(d0).fma(FloatVector.fromArray(F, x, xo + 16 + p * L), c1);
-                c2 = ((FloatVector) q2.convertShape(VectorOperators.B2F, F, p)).mul(d1).fma(FloatVector.fromArray(F, x, xo + 32 + p * L), c2);
-                c3 = ((FloatVector) q3.convertShape(VectorOperators.B2F, F, p)).mul(d1).fma(FloatVector.fromArray(F, x, xo + 48 + p * L), c3);
-            }
-        }
-        if (b < nb) {                                    // an odd last block: chains 0 and 1
-            long blk = offset + (long) b * BLOCK_BYTES;
-            float d0 = Float.float16ToFloat(data.get(HALF, blk));
-            ByteVector qa = ByteVector.fromMemorySegment(B16, data, blk + QS, LE);
-            ByteVector q0 = qa.and((byte) 0xf).sub((byte) 8), q1 = qa.lanewise(VectorOperators.LSHR, 4).sub((byte) 8);
-            int xo = xOffset + b * BLOCK;
-            for (int p = 0; p < 16 / L; p++) {
-                c0 = ((FloatVector) q0.convertShape(VectorOperators.B2F, F, p)).mul(d0).fma(FloatVector.fromArray(F, x, xo + p * L), c0);
-                c1 = ((FloatVector) q1.convertShape(VectorOperators.B2F, F, p)).mul(d0).fma(FloatVector.fromArray(F, x, xo + 16 + p * L), c1);
+                IntVector za = (IntVector) qa.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, p);
+                IntVector zb = (IntVector) qb.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, p);
+                c0 = ((FloatVector) za.and(0xf).sub(8).convert(VectorOperators.I2F, 0)).mul(d0).fma(FloatVector.fromArray(F, x, xo + p * L), c0);
+                c1 = ((FloatVector) za.lanewise(VectorOperators.LSHR, 4).sub(8).convert(VectorOperators.I2F, 0)).mul(d0).fma(FloatVector.fromArray(F, x, xo + 16 + p * L), c1);
+                c2 = ((FloatVector) zb.and(0xf).sub(8).convert(VectorOperators.I2F, 0)).mul(d1).fma(FloatVector.fromArray(F, x, xo + 32 + p * L), c2);
+                c3 = ((FloatVector) zb.lanewise(VectorOperators.LSHR, 4).sub(8).convert(VectorOperators.I2F, 0)).mul(d1).fma(FloatVector.fromArray(F, x, xo + 48 + p * L), c3);
             }
         }
         FloatVector sum = c0.add(c1).add(c2.add(c3));   // Dot.combine written out: a call here is not always inlined
@@ -104,10 +98,10 @@ public final class Q4_0 extends BlockFormat {
             float d = Float.float16ToFloat(data.get(HALF, blk));
             int o = outOffset + b * BLOCK;
             ByteVector qs = ByteVector.fromMemorySegment(B16, data, blk + QS, LE);
-            ByteVector q0 = qs.and((byte) 0xf).sub((byte) 8), q1 = qs.lanewise(VectorOperators.LSHR, 4).sub((byte) 8);
             for (int p = 0; p < 16 / L; p++) {
-                ((FloatVector) q0.convertShape(VectorOperators.B2F, F, p)).mul(d).intoArray(out, o + p * L);
-                ((FloatVector) q1.convertShape(VectorOperators.B2F, F, p)).mul(d).intoArray(out, o + 16 + p * L);
+                IntVector z = (IntVector) qs.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, p);
+                ((FloatVector) z.and(0xf).sub(8).convert(VectorOperators.I2F, 0)).mul(d).intoArray(out, o + p * L);
+                ((FloatVector) z.lanewise(VectorOperators.LSHR, 4).sub(8).convert(VectorOperators.I2F, 0)).mul(d).intoArray(out, o + 16 + p * L);
             }
         }
     }

@@ -2,6 +2,7 @@ package dev.tandem.kernels;
 
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -103,14 +104,14 @@ public final class Q4_K extends BlockFormat {
             float d1 = d * scale(data, blk + SCALES, 2 * c), m1 = dmin * min(data, blk + SCALES, 2 * c);
             float d2 = d * scale(data, blk + SCALES, 2 * c + 1), m2 = dmin * min(data, blk + SCALES, 2 * c + 1);
             ByteVector qa = ByteVector.fromMemorySegment(B16, data, blk + QS + 32 * c, LE), qb = ByteVector.fromMemorySegment(B16, data, blk + QS + 32 * c + 16, LE);
-            ByteVector q0 = qa.and((byte) 0xf), q1 = qb.and((byte) 0xf);
-            ByteVector q2 = qa.lanewise(VectorOperators.LSHR, 4), q3 = qb.lanewise(VectorOperators.LSHR, 4);
             int xo = xOffset + 64 * u;
             for (int p = 0; p < 16 / L; p++) {
-                c0 = ((FloatVector) q0.convertShape(VectorOperators.B2F, F, p)).mul(d1).sub(m1).fma(FloatVector.fromArray(F, x, xo + p * L), c0);
-                c1 = ((FloatVector) q1.convertShape(VectorOperators.B2F, F, p)).mul(d1).sub(m1).fma(FloatVector.fromArray(F, x, xo + 16 + p * L), c1);
-                c2 = ((FloatVector) q2.convertShape(VectorOperators.B2F, F, p)).mul(d2).sub(m2).fma(FloatVector.fromArray(F, x, xo + 32 + p * L), c2);
-                c3 = ((FloatVector) q3.convertShape(VectorOperators.B2F, F, p)).mul(d2).sub(m2).fma(FloatVector.fromArray(F, x, xo + 48 + p * L), c3);
+                IntVector za = (IntVector) qa.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, p);
+                IntVector zb = (IntVector) qb.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, p);
+                c0 = ((FloatVector) za.and(0xf).convert(VectorOperators.I2F, 0)).mul(d1).sub(m1).fma(FloatVector.fromArray(F, x, xo + p * L), c0);
+                c1 = ((FloatVector) zb.and(0xf).convert(VectorOperators.I2F, 0)).mul(d1).sub(m1).fma(FloatVector.fromArray(F, x, xo + 16 + p * L), c1);
+                c2 = ((FloatVector) za.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).mul(d2).sub(m2).fma(FloatVector.fromArray(F, x, xo + 32 + p * L), c2);
+                c3 = ((FloatVector) zb.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).mul(d2).sub(m2).fma(FloatVector.fromArray(F, x, xo + 48 + p * L), c3);
             }
         }
         FloatVector sum = c0.add(c1).add(c2.add(c3));   // Dot.combine written out: a call here is not always inlined
@@ -132,14 +133,14 @@ public final class Q4_K extends BlockFormat {
                 float d1 = d * scale(data, blk + SCALES, 2 * c), m1 = dmin * min(data, blk + SCALES, 2 * c);
                 float d2 = d * scale(data, blk + SCALES, 2 * c + 1), m2 = dmin * min(data, blk + SCALES, 2 * c + 1);
                 ByteVector qa = ByteVector.fromMemorySegment(B16, data, blk + QS + 32 * c, LE), qb = ByteVector.fromMemorySegment(B16, data, blk + QS + 32 * c + 16, LE);
-                ByteVector q0 = qa.and((byte) 0xf), q1 = qb.and((byte) 0xf);
-                ByteVector q2 = qa.lanewise(VectorOperators.LSHR, 4), q3 = qb.lanewise(VectorOperators.LSHR, 4);
                 int o = outOffset + b * BLOCK + 64 * c;
                 for (int p = 0; p < 16 / L; p++) {
-                    ((FloatVector) q0.convertShape(VectorOperators.B2F, F, p)).mul(d1).sub(m1).intoArray(out, o + p * L);
-                    ((FloatVector) q1.convertShape(VectorOperators.B2F, F, p)).mul(d1).sub(m1).intoArray(out, o + 16 + p * L);
-                    ((FloatVector) q2.convertShape(VectorOperators.B2F, F, p)).mul(d2).sub(m2).intoArray(out, o + 32 + p * L);
-                    ((FloatVector) q3.convertShape(VectorOperators.B2F, F, p)).mul(d2).sub(m2).intoArray(out, o + 48 + p * L);
+                    IntVector za = (IntVector) qa.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, p);
+                IntVector zb = (IntVector) qb.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, p);
+                ((FloatVector) za.and(0xf).convert(VectorOperators.I2F, 0)).mul(d1).sub(m1).intoArray(out, o + p * L);
+                    ((FloatVector) zb.and(0xf).convert(VectorOperators.I2F, 0)).mul(d1).sub(m1).intoArray(out, o + 16 + p * L);
+                    ((FloatVector) za.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).mul(d2).sub(m2).intoArray(out, o + 32 + p * L);
+                    ((FloatVector) zb.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).mul(d2).sub(m2).intoArray(out, o + 48 + p * L);
                 }
             }
         }

@@ -2,6 +2,7 @@ package dev.tandem.kernels;
 
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -74,19 +75,21 @@ public final class Q5_K extends BlockFormat {
                 float d1 = d * Q4_K.scale(data, blk + SCALES, 2 * c), m1 = dmin * Q4_K.min(data, blk + SCALES, 2 * c);
                 float d2 = d * Q4_K.scale(data, blk + SCALES, 2 * c + 1), m2 = dmin * Q4_K.min(data, blk + SCALES, 2 * c + 1);
                 ByteVector qa = ByteVector.fromMemorySegment(B16, data, blk + QS + 32 * c, LE), qb = ByteVector.fromMemorySegment(B16, data, blk + QS + 32 * c + 16, LE);
-                // fifth bits: bit 0 of ha/hb is bit 2c of qh (ha, hb move down two bits a round)
-                ByteVector q0 = qa.and((byte) 0xf).or(ha.and((byte) 1).lanewise(VectorOperators.LSHL, 4));
-                ByteVector q1 = qb.and((byte) 0xf).or(hb.and((byte) 1).lanewise(VectorOperators.LSHL, 4));
-                ByteVector q2 = qa.lanewise(VectorOperators.LSHR, 4).or(ha.and((byte) 2).lanewise(VectorOperators.LSHL, 3));
-                ByteVector q3 = qb.lanewise(VectorOperators.LSHR, 4).or(hb.and((byte) 2).lanewise(VectorOperators.LSHL, 3));
-                ha = ha.lanewise(VectorOperators.LSHR, 2);
-                hb = hb.lanewise(VectorOperators.LSHR, 2);
                 int xo = xOffset + b * BLOCK + 64 * c;
                 for (int p = 0; p < 16 / L; p++) {
-                    c0 = ((FloatVector) q0.convertShape(VectorOperators.B2F, F, p)).mul(d1).sub(m1).fma(FloatVector.fromArray(F, x, xo + p * L), c0);
-                    c1 = ((FloatVector) q1.convertShape(VectorOperators.B2F, F, p)).mul(d1).sub(m1).fma(FloatVector.fromArray(F, x, xo + 16 + p * L), c1);
-                    c2 = ((FloatVector) q2.convertShape(VectorOperators.B2F, F, p)).mul(d2).sub(m2).fma(FloatVector.fromArray(F, x, xo + 32 + p * L), c2);
-                    c3 = ((FloatVector) q3.convertShape(VectorOperators.B2F, F, p)).mul(d2).sub(m2).fma(FloatVector.fromArray(F, x, xo + 48 + p * L), c3);
+                    IntVector za = (IntVector) qa.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, p);
+                    IntVector zb = (IntVector) qb.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, p);
+                    // fifth bits: bit 2c of qh moved to bit 4 (low nibble), bit 2c+1 to bit 4 (high nibble)
+                    IntVector ga = ((IntVector) ha.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, p)).lanewise(VectorOperators.LSHR, 2 * c);
+                    IntVector gb = ((IntVector) hb.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, p)).lanewise(VectorOperators.LSHR, 2 * c);
+                    FloatVector w0 = (FloatVector) za.and(0xf).or(ga.lanewise(VectorOperators.LSHL, 4).and(16)).convert(VectorOperators.I2F, 0);
+                    FloatVector w1 = (FloatVector) zb.and(0xf).or(gb.lanewise(VectorOperators.LSHL, 4).and(16)).convert(VectorOperators.I2F, 0);
+                    FloatVector w2 = (FloatVector) za.lanewise(VectorOperators.LSHR, 4).or(ga.lanewise(VectorOperators.LSHL, 3).and(16)).convert(VectorOperators.I2F, 0);
+                    FloatVector w3 = (FloatVector) zb.lanewise(VectorOperators.LSHR, 4).or(gb.lanewise(VectorOperators.LSHL, 3).and(16)).convert(VectorOperators.I2F, 0);
+                    c0 = w0.mul(d1).sub(m1).fma(FloatVector.fromArray(F, x, xo + p * L), c0);
+                    c1 = w1.mul(d1).sub(m1).fma(FloatVector.fromArray(F, x, xo + 16 + p * L), c1);
+                    c2 = w2.mul(d2).sub(m2).fma(FloatVector.fromArray(F, x, xo + 32 + p * L), c2);
+                    c3 = w3.mul(d2).sub(m2).fma(FloatVector.fromArray(F, x, xo + 48 + p * L), c3);
                 }
             }
         }
@@ -110,19 +113,21 @@ public final class Q5_K extends BlockFormat {
                 float d1 = d * Q4_K.scale(data, blk + SCALES, 2 * c), m1 = dmin * Q4_K.min(data, blk + SCALES, 2 * c);
                 float d2 = d * Q4_K.scale(data, blk + SCALES, 2 * c + 1), m2 = dmin * Q4_K.min(data, blk + SCALES, 2 * c + 1);
                 ByteVector qa = ByteVector.fromMemorySegment(B16, data, blk + QS + 32 * c, LE), qb = ByteVector.fromMemorySegment(B16, data, blk + QS + 32 * c + 16, LE);
-                // fifth bits: bit 0 of ha/hb is bit 2c of qh (ha, hb move down two bits a round)
-                ByteVector q0 = qa.and((byte) 0xf).or(ha.and((byte) 1).lanewise(VectorOperators.LSHL, 4));
-                ByteVector q1 = qb.and((byte) 0xf).or(hb.and((byte) 1).lanewise(VectorOperators.LSHL, 4));
-                ByteVector q2 = qa.lanewise(VectorOperators.LSHR, 4).or(ha.and((byte) 2).lanewise(VectorOperators.LSHL, 3));
-                ByteVector q3 = qb.lanewise(VectorOperators.LSHR, 4).or(hb.and((byte) 2).lanewise(VectorOperators.LSHL, 3));
-                ha = ha.lanewise(VectorOperators.LSHR, 2);
-                hb = hb.lanewise(VectorOperators.LSHR, 2);
                 int o = outOffset + b * BLOCK + 64 * c;
                 for (int p = 0; p < 16 / L; p++) {
-                    ((FloatVector) q0.convertShape(VectorOperators.B2F, F, p)).mul(d1).sub(m1).intoArray(out, o + p * L);
-                    ((FloatVector) q1.convertShape(VectorOperators.B2F, F, p)).mul(d1).sub(m1).intoArray(out, o + 16 + p * L);
-                    ((FloatVector) q2.convertShape(VectorOperators.B2F, F, p)).mul(d2).sub(m2).intoArray(out, o + 32 + p * L);
-                    ((FloatVector) q3.convertShape(VectorOperators.B2F, F, p)).mul(d2).sub(m2).intoArray(out, o + 48 + p * L);
+                    IntVector za = (IntVector) qa.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, p);
+                    IntVector zb = (IntVector) qb.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, p);
+                    // fifth bits: bit 2c of qh moved to bit 4 (low nibble), bit 2c+1 to bit 4 (high nibble)
+                    IntVector ga = ((IntVector) ha.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, p)).lanewise(VectorOperators.LSHR, 2 * c);
+                    IntVector gb = ((IntVector) hb.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, p)).lanewise(VectorOperators.LSHR, 2 * c);
+                    FloatVector w0 = (FloatVector) za.and(0xf).or(ga.lanewise(VectorOperators.LSHL, 4).and(16)).convert(VectorOperators.I2F, 0);
+                    FloatVector w1 = (FloatVector) zb.and(0xf).or(gb.lanewise(VectorOperators.LSHL, 4).and(16)).convert(VectorOperators.I2F, 0);
+                    FloatVector w2 = (FloatVector) za.lanewise(VectorOperators.LSHR, 4).or(ga.lanewise(VectorOperators.LSHL, 3).and(16)).convert(VectorOperators.I2F, 0);
+                    FloatVector w3 = (FloatVector) zb.lanewise(VectorOperators.LSHR, 4).or(gb.lanewise(VectorOperators.LSHL, 3).and(16)).convert(VectorOperators.I2F, 0);
+                    w0.mul(d1).sub(m1).intoArray(out, o + p * L);
+                    w1.mul(d1).sub(m1).intoArray(out, o + 16 + p * L);
+                    w2.mul(d2).sub(m2).intoArray(out, o + 32 + p * L);
+                    w3.mul(d2).sub(m2).intoArray(out, o + 48 + p * L);
                 }
             }
         }

@@ -2,6 +2,7 @@ package dev.tandem.kernels;
 
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -88,32 +89,30 @@ public final class Q6_K extends BlockFormat {
                 ByteVector lo0 = ByteVector.fromMemorySegment(B16, data, ql, LE), hi0 = ByteVector.fromMemorySegment(B16, data, ql + 32, LE), top0 = ByteVector.fromMemorySegment(B16, data, qh, LE);
                 ByteVector lo1 = ByteVector.fromMemorySegment(B16, data, ql + 16, LE), hi1 = ByteVector.fromMemorySegment(B16, data, ql + 48, LE), top1 = ByteVector.fromMemorySegment(B16, data, qh + 16, LE);
                 // 128 weights = 8 chunks of 16: groups g = 0..3 of 32 (chunks 2g, 2g+1 → chains 0,1 for even g, 2,3 for odd g)
-                ByteVector q00 = lo0.and((byte) 0xf).or(top0.and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
-                ByteVector q01 = lo1.and((byte) 0xf).or(top1.and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
-                ByteVector q10 = hi0.and((byte) 0xf).or(top0.and((byte) 0xc).lanewise(VectorOperators.LSHL, 2)).sub((byte) 32);
-                ByteVector q11 = hi1.and((byte) 0xf).or(top1.and((byte) 0xc).lanewise(VectorOperators.LSHL, 2)).sub((byte) 32);
-                ByteVector q20 = lo0.lanewise(VectorOperators.LSHR, 4).or(top0.and((byte) 0x30)).sub((byte) 32);
-                ByteVector q21 = lo1.lanewise(VectorOperators.LSHR, 4).or(top1.and((byte) 0x30)).sub((byte) 32);
-                ByteVector q30 = hi0.lanewise(VectorOperators.LSHR, 4).or(top0.lanewise(VectorOperators.LSHR, 2).and((byte) 0x30)).sub((byte) 32);
-                ByteVector q31 = hi1.lanewise(VectorOperators.LSHR, 4).or(top1.lanewise(VectorOperators.LSHR, 2).and((byte) 0x30)).sub((byte) 32);
                 float s00 = d * data.get(ValueLayout.JAVA_BYTE, sc), s01 = d * data.get(ValueLayout.JAVA_BYTE, sc + 1);
                 float s10 = d * data.get(ValueLayout.JAVA_BYTE, sc + 2), s11 = d * data.get(ValueLayout.JAVA_BYTE, sc + 3);
                 float s20 = d * data.get(ValueLayout.JAVA_BYTE, sc + 4), s21 = d * data.get(ValueLayout.JAVA_BYTE, sc + 5);
                 float s30 = d * data.get(ValueLayout.JAVA_BYTE, sc + 6), s31 = d * data.get(ValueLayout.JAVA_BYTE, sc + 7);
                 int xo = xOffset + b * BLOCK + 128 * h;
                 for (int p = 0; p < 16 / L; p++) {
+                    IntVector l0 = (IntVector) lo0.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, p), l1 = (IntVector) lo1.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, p);
+                    IntVector h0 = (IntVector) hi0.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, p), h1 = (IntVector) hi1.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, p);
+                    IntVector t0 = (IntVector) top0.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, p), t1 = (IntVector) top1.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, p);
                     int xp = xo + p * L;
-                    c0 = ((FloatVector) q00.convertShape(VectorOperators.B2F, F, p)).mul(s00).fma(FloatVector.fromArray(F, x, xp), c0);
-                    c1 = ((FloatVector) q01.convertShape(VectorOperators.B2F, F, p)).mul(s01).fma(FloatVector.fromArray(F, x, xp + 16), c1);
-                    c2 = ((FloatVector) q10.convertShape(VectorOperators.B2F, F, p)).mul(s10).fma(FloatVector.fromArray(F, x, xp + 32), c2);
-                    c3 = ((FloatVector) q11.convertShape(VectorOperators.B2F, F, p)).mul(s11).fma(FloatVector.fromArray(F, x, xp + 48), c3);
+                    c0 = ((FloatVector) l0.and(0xf).or(t0.and(3).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0)).mul(s00).fma(FloatVector.fromArray(F, x, xp), c0);
+                    c1 = ((FloatVector) l1.and(0xf).or(t1.and(3).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0)).mul(s01).fma(FloatVector.fromArray(F, x, xp + 16), c1);
+                    c2 = ((FloatVector) h0.and(0xf).or(t0.and(0xc).lanewise(VectorOperators.LSHL, 2)).sub(32).convert(VectorOperators.I2F, 0)).mul(s10).fma(FloatVector.fromArray(F, x, xp + 32), c2);
+                    c3 = ((FloatVector) h1.and(0xf).or(t1.and(0xc).lanewise(VectorOperators.LSHL, 2)).sub(32).convert(VectorOperators.I2F, 0)).mul(s11).fma(FloatVector.fromArray(F, x, xp + 48), c3);
                 }
                 for (int p = 0; p < 16 / L; p++) {
+                    IntVector l0 = (IntVector) lo0.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, p), l1 = (IntVector) lo1.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, p);
+                    IntVector h0 = (IntVector) hi0.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, p), h1 = (IntVector) hi1.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, p);
+                    IntVector t0 = (IntVector) top0.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, p), t1 = (IntVector) top1.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, p);
                     int xp = xo + 64 + p * L;
-                    c0 = ((FloatVector) q20.convertShape(VectorOperators.B2F, F, p)).mul(s20).fma(FloatVector.fromArray(F, x, xp), c0);
-                    c1 = ((FloatVector) q21.convertShape(VectorOperators.B2F, F, p)).mul(s21).fma(FloatVector.fromArray(F, x, xp + 16), c1);
-                    c2 = ((FloatVector) q30.convertShape(VectorOperators.B2F, F, p)).mul(s30).fma(FloatVector.fromArray(F, x, xp + 32), c2);
-                    c3 = ((FloatVector) q31.convertShape(VectorOperators.B2F, F, p)).mul(s31).fma(FloatVector.fromArray(F, x, xp + 48), c3);
+                    c0 = ((FloatVector) l0.lanewise(VectorOperators.LSHR, 4).or(t0.and(0x30)).sub(32).convert(VectorOperators.I2F, 0)).mul(s20).fma(FloatVector.fromArray(F, x, xp), c0);
+                    c1 = ((FloatVector) l1.lanewise(VectorOperators.LSHR, 4).or(t1.and(0x30)).sub(32).convert(VectorOperators.I2F, 0)).mul(s21).fma(FloatVector.fromArray(F, x, xp + 16), c1);
+                    c2 = ((FloatVector) h0.lanewise(VectorOperators.LSHR, 4).or(t0.lanewise(VectorOperators.LSHR, 2).and(0x30)).sub(32).convert(VectorOperators.I2F, 0)).mul(s30).fma(FloatVector.fromArray(F, x, xp + 32), c2);
+                    c3 = ((FloatVector) h1.lanewise(VectorOperators.LSHR, 4).or(t1.lanewise(VectorOperators.LSHR, 2).and(0x30)).sub(32).convert(VectorOperators.I2F, 0)).mul(s31).fma(FloatVector.fromArray(F, x, xp + 48), c3);
                 }
             }
         }
@@ -136,29 +135,24 @@ public final class Q6_K extends BlockFormat {
                 ByteVector lo0 = ByteVector.fromMemorySegment(B16, data, ql, LE), hi0 = ByteVector.fromMemorySegment(B16, data, ql + 32, LE), top0 = ByteVector.fromMemorySegment(B16, data, qh, LE);
                 ByteVector lo1 = ByteVector.fromMemorySegment(B16, data, ql + 16, LE), hi1 = ByteVector.fromMemorySegment(B16, data, ql + 48, LE), top1 = ByteVector.fromMemorySegment(B16, data, qh + 16, LE);
                 // 128 weights = 8 chunks of 16: groups g = 0..3 of 32 (chunks 2g, 2g+1 → chains 0,1 for even g, 2,3 for odd g)
-                ByteVector q00 = lo0.and((byte) 0xf).or(top0.and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
-                ByteVector q01 = lo1.and((byte) 0xf).or(top1.and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
-                ByteVector q10 = hi0.and((byte) 0xf).or(top0.and((byte) 0xc).lanewise(VectorOperators.LSHL, 2)).sub((byte) 32);
-                ByteVector q11 = hi1.and((byte) 0xf).or(top1.and((byte) 0xc).lanewise(VectorOperators.LSHL, 2)).sub((byte) 32);
-                ByteVector q20 = lo0.lanewise(VectorOperators.LSHR, 4).or(top0.and((byte) 0x30)).sub((byte) 32);
-                ByteVector q21 = lo1.lanewise(VectorOperators.LSHR, 4).or(top1.and((byte) 0x30)).sub((byte) 32);
-                ByteVector q30 = hi0.lanewise(VectorOperators.LSHR, 4).or(top0.lanewise(VectorOperators.LSHR, 2).and((byte) 0x30)).sub((byte) 32);
-                ByteVector q31 = hi1.lanewise(VectorOperators.LSHR, 4).or(top1.lanewise(VectorOperators.LSHR, 2).and((byte) 0x30)).sub((byte) 32);
                 float s00 = d * data.get(ValueLayout.JAVA_BYTE, sc), s01 = d * data.get(ValueLayout.JAVA_BYTE, sc + 1);
                 float s10 = d * data.get(ValueLayout.JAVA_BYTE, sc + 2), s11 = d * data.get(ValueLayout.JAVA_BYTE, sc + 3);
                 float s20 = d * data.get(ValueLayout.JAVA_BYTE, sc + 4), s21 = d * data.get(ValueLayout.JAVA_BYTE, sc + 5);
                 float s30 = d * data.get(ValueLayout.JAVA_BYTE, sc + 6), s31 = d * data.get(ValueLayout.JAVA_BYTE, sc + 7);
                 int o = outOffset + b * BLOCK + 128 * h;
                 for (int p = 0; p < 16 / L; p++) {
+                    IntVector l0 = (IntVector) lo0.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, p), l1 = (IntVector) lo1.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, p);
+                    IntVector h0 = (IntVector) hi0.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, p), h1 = (IntVector) hi1.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, p);
+                    IntVector t0 = (IntVector) top0.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, p), t1 = (IntVector) top1.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, p);
                     int op = o + p * L;
-                    ((FloatVector) q00.convertShape(VectorOperators.B2F, F, p)).mul(s00).intoArray(out, op);
-                    ((FloatVector) q01.convertShape(VectorOperators.B2F, F, p)).mul(s01).intoArray(out, op + 16);
-                    ((FloatVector) q10.convertShape(VectorOperators.B2F, F, p)).mul(s10).intoArray(out, op + 32);
-                    ((FloatVector) q11.convertShape(VectorOperators.B2F, F, p)).mul(s11).intoArray(out, op + 48);
-                    ((FloatVector) q20.convertShape(VectorOperators.B2F, F, p)).mul(s20).intoArray(out, op + 64);
-                    ((FloatVector) q21.convertShape(VectorOperators.B2F, F, p)).mul(s21).intoArray(out, op + 80);
-                    ((FloatVector) q30.convertShape(VectorOperators.B2F, F, p)).mul(s30).intoArray(out, op + 96);
-                    ((FloatVector) q31.convertShape(VectorOperators.B2F, F, p)).mul(s31).intoArray(out, op + 112);
+                    ((FloatVector) l0.and(0xf).or(t0.and(3).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0)).mul(s00).intoArray(out, op);
+                    ((FloatVector) l1.and(0xf).or(t1.and(3).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0)).mul(s01).intoArray(out, op + 16);
+                    ((FloatVector) h0.and(0xf).or(t0.and(0xc).lanewise(VectorOperators.LSHL, 2)).sub(32).convert(VectorOperators.I2F, 0)).mul(s10).intoArray(out, op + 32);
+                    ((FloatVector) h1.and(0xf).or(t1.and(0xc).lanewise(VectorOperators.LSHL, 2)).sub(32).convert(VectorOperators.I2F, 0)).mul(s11).intoArray(out, op + 48);
+                    ((FloatVector) l0.lanewise(VectorOperators.LSHR, 4).or(t0.and(0x30)).sub(32).convert(VectorOperators.I2F, 0)).mul(s20).intoArray(out, op + 64);
+                    ((FloatVector) l1.lanewise(VectorOperators.LSHR, 4).or(t1.and(0x30)).sub(32).convert(VectorOperators.I2F, 0)).mul(s21).intoArray(out, op + 80);
+                    ((FloatVector) h0.lanewise(VectorOperators.LSHR, 4).or(t0.lanewise(VectorOperators.LSHR, 2).and(0x30)).sub(32).convert(VectorOperators.I2F, 0)).mul(s30).intoArray(out, op + 96);
+                    ((FloatVector) h1.lanewise(VectorOperators.LSHR, 4).or(t1.lanewise(VectorOperators.LSHR, 2).and(0x30)).sub(32).convert(VectorOperators.I2F, 0)).mul(s31).intoArray(out, op + 112);
                 }
             }
         }

@@ -57,9 +57,13 @@ public final class Q8_0 extends BlockFormat {
     public float dot(MemorySegment data, long offset, float[] x, int xOffset, int n) {
         checkBlocks(n);
         int nb = n / BLOCK;
+        if ((nb & 1) != 0) {
+            // An odd block count: decode to scratch and reduce through Dot (the same operations).
+            // Handling the odd block here, after the loop, slows the loop itself by 15 %.
+            return super.dot(data, offset, x, xOffset, n);
+        }
         FloatVector c0 = FloatVector.zero(F), c1 = c0, c2 = c0, c3 = c0;
-        int b = 0;
-        for (; b + 2 <= nb; b += 2) {
+        for (int b = 0; b < nb; b += 2) {
             long blk = offset + (long) b * BLOCK_BYTES;
             float d0 = Float.float16ToFloat(data.get(F16_LAYOUT, blk));
             float d1 = Float.float16ToFloat(data.get(F16_LAYOUT, blk + BLOCK_BYTES));
@@ -71,16 +75,6 @@ public final class Q8_0 extends BlockFormat {
                 c1 = ((FloatVector) q1.convertShape(VectorOperators.B2F, F, p)).mul(d0).fma(FloatVector.fromArray(F, x, xo + 16 + p * L), c1);
                 c2 = ((FloatVector) q2.convertShape(VectorOperators.B2F, F, p)).mul(d1).fma(FloatVector.fromArray(F, x, xo + 32 + p * L), c2);
                 c3 = ((FloatVector) q3.convertShape(VectorOperators.B2F, F, p)).mul(d1).fma(FloatVector.fromArray(F, x, xo + 48 + p * L), c3);
-            }
-        }
-        if (b < nb) {                                    // an odd last block: chains 0 and 1
-            long blk = offset + (long) b * BLOCK_BYTES;
-            float d0 = Float.float16ToFloat(data.get(F16_LAYOUT, blk));
-            ByteVector q0 = ByteVector.fromMemorySegment(B16, data, blk + 2, LE), q1 = ByteVector.fromMemorySegment(B16, data, blk + 18, LE);
-            int xo = xOffset + b * BLOCK;
-            for (int p = 0; p < 16 / L; p++) {
-                c0 = ((FloatVector) q0.convertShape(VectorOperators.B2F, F, p)).mul(d0).fma(FloatVector.fromArray(F, x, xo + p * L), c0);
-                c1 = ((FloatVector) q1.convertShape(VectorOperators.B2F, F, p)).mul(d0).fma(FloatVector.fromArray(F, x, xo + 16 + p * L), c1);
             }
         }
         FloatVector sum = c0.add(c1).add(c2.add(c3));   // Dot.combine written out: a call here is not always inlined

@@ -108,11 +108,17 @@ class FormatKernelTest {
     @ParameterizedTest
     @MethodSource("formats")
     void matmulIsBatchInvariant(Format f) {
-        int cols = switch (f.type().blockSize) {
-            case 1 -> 100;       // a scalar tail at every width
-            case 32 -> 96;
-            default -> 512;
+        int[] colsCases = switch (f.type().blockSize) {
+            case 1 -> new int[] {100, 128};     // a scalar tail at every width; whole rounds of the four chains
+            case 32 -> new int[] {96, 128};     // an odd block count (the fused dot's fallback), an even one (the fused loop)
+            default -> new int[] {512, 768};
         };
+        for (int cols : colsCases) {
+            checkBatchInvariance(f, cols);
+        }
+    }
+
+    private static void checkBatchInvariance(Format f, int cols) {
         int rows = 6, stride = rows + 2;
         int[][] ranges = {{0, rows}, {0, 1}, {2, 5}, {5, 6}};
         MemorySegment w = TestData.randomWeights(f, rows, cols, 42);
