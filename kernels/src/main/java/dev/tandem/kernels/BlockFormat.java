@@ -22,6 +22,7 @@ import java.nio.ByteOrder;
  */
 public abstract class BlockFormat implements Format {
     private static final ThreadLocal<float[]> SCRATCH = ThreadLocal.withInitial(() -> new float[4096]);
+    private static final ThreadLocal<float[]> PART = ThreadLocal.withInitial(() -> new float[Dot.PART_FLOATS]);
     /** Unaligned little-endian 16-bit value: every f16 scale and every F16/BF16 weight in a GGUF file. */
     protected static final ValueLayout.OfShort HALF = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     protected static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
@@ -33,6 +34,11 @@ public abstract class BlockFormat implements Format {
      * so byte-lane shifts cost several instructions each; int shifts cost one (25 % faster Q4_0 dot).
      */
     protected static final VectorSpecies<Integer> I = Vectors.F.withLanes(int.class);
+
+    /** The per-thread chain-partials scratch of {@link Dot#twoRowsTimesBatch}. */
+    static float[] part() {
+        return PART.get();
+    }
 
     /** Decodes {@code n} weights; must produce exactly the floats {@link #dequantize} produces. */
     protected void dequantizeFast(MemorySegment data, long offset, float[] out, int outOffset, int n) {
@@ -58,10 +64,11 @@ public abstract class BlockFormat implements Format {
 
     /**
      * One vector: each row through {@link #dot}, which a format may fuse (decode a chunk into
-     * registers and multiply at once, no scratch row). Several vectors: each row decoded once into
-     * scratch and applied to all of them. A fused {@code dot} must perform the same operations in
-     * the same order as decoding to scratch and calling {@link Dot#dot} — the batch-invariance
-     * tests compare the two paths bitwise.
+     * registers and multiply at once, no scratch row). Several vectors: rows decoded a block at a time
+     * into scratch and applied to all vectors in 2-row × 4-vector register tiles
+     * ({@link Dot#twoRowsTimesBatch}). A fused {@code dot} must perform the same operations in the
+     * same order as decoding to scratch and calling {@link Dot#dot} — the batch-invariance tests
+     * compare the two paths bitwise.
      */
     @Override
     public void matmul(MemorySegment data, long base, int cols, int rowStart, int rowEnd,
@@ -73,16 +80,29 @@ public abstract class BlockFormat implements Format {
             }
             return;
         }
-        float[] w = scratch(cols);
-        for (int r = rowStart; r < rowEnd; r++) {
-            dequantizeFast(data, base + r * rowBytes, w, 0, cols);
-            Dot.rowTimesBatch(w, 0, cols, x, 0, cols, batch, out, r, outStride);
+        // Rows in blocks decoded to scratch (≤ 128 KB, in L2); a block meets the vectors four at a time,
+        // so a 4-vector slice of x stays in L1 while the block's row pairs stream past it.
+        int block = Math.max(2, Math.min(16, (32768 / cols) & ~1));
+        float[] w = scratch(block * cols);               // [block][cols] decoded rows
+        float[] part = part();
+        for (int r0 = rowStart; r0 < rowEnd; r0 += block) {
+            int r1 = Math.min(rowEnd, r0 + block);
+            for (int r = r0; r < r1; r++) {
+                dequantizeFast(data, base + r * rowBytes, w, (r - r0) * cols, cols);
+            }
+            for (int b = 0; b < batch; b += 4) {
+                int bEnd = Math.min(batch, b + 4);
+                int r = r0;
+                for (; r + 2 <= r1; r += 2) {
+                    Dot.twoRowsTimesBatch(w, (r - r0) * cols, (r + 1 - r0) * cols, cols, x, cols, b, bEnd, out, r, outStride, part);
+                }
+                if (r < r1) {
+                    for (int t = b; t < bEnd; t++) {
+                        out[t * outStride + r] = Dot.dot(w, (r - r0) * cols, x, t * cols, cols);
+                    }
+                }
+            }
         }
-    }
-
-    /** Loads 16 bytes at byte {@code offset}. */
-    protected static ByteVector load16(MemorySegment data, long offset) {
-        return ByteVector.fromMemorySegment(B16, data, offset, LE);
     }
 
     /** Checks that {@code n} is a whole number of blocks. */

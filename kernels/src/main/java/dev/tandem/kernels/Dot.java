@@ -91,79 +91,89 @@ public final class Dot {
 
     /**
      * One weight row {@code w[wOff..wOff+n)} against {@code batch} vectors {@code x[b * xStride + xOff ..]},
-     * writing {@code out[b * outStride + outIndex]}: exactly {@link #dot} for each vector. Four
-     * vectors at a time share each loaded weight vector.
+     * writing {@code out[b * outStride + outIndex]}: {@link #dot} for each vector. The last row of
+     * an odd row count; whole pairs of rows go through {@link #twoRowsTimesBatch}.
      */
     public static void rowTimesBatch(float[] w, int wOff, int n, float[] x, int xOff, int xStride, int batch,
                                      float[] out, int outIndex, int outStride) {
-        int b = 0;
-        for (; b + 4 <= batch; b += 4) {
-            dot4(w, wOff, n, x, xOff + b * xStride, xStride, out, outIndex + b * outStride, outStride);
-        }
-        for (; b < batch; b++) {
+        for (int b = 0; b < batch; b++) {
             out[outIndex + b * outStride] = dot(w, wOff, x, xOff + b * xStride, n);
         }
     }
 
+    /** Floats of the {@code part} scratch that {@link #twoRowsTimesBatch} needs. */
+    public static final int PART_FLOATS = (4 * 8 + 1) * 16;
+
     /**
-     * Four vectors: one chain at a time for all four (four accumulators live, not sixteen), the
-     * chain's partial sums kept in {@code part[chain][vector]} lanes until all four chains are done.
+     * Two weight rows {@code w[w0 ..]}, {@code w[w1 ..]} (each {@code n} floats) against the vectors
+     * {@code x[b * xStride ..]} for {@code b} in {@code [bStart, bEnd)}: {@code out[b * outStride + outRow]}
+     * and {@code out[.. + 1]} get exactly {@link #dot} of row 0 and row 1 with vector b. The register
+     * tile is 2 rows × 4 vectors: each loaded weight vector feeds four FMAs and each loaded x vector
+     * two. The tile runs one chain at a time (8 accumulators live, which fits AVX2's 16 registers),
+     * parks each chain's accumulators in {@code part} (at least {@link #PART_FLOATS} floats) and
+     * combines them as {@link #dot} does. Vectors past a multiple of four, and rows whose whole
+     * vectors do not fill whole rounds of the four chains ({@code loopBound(n) % 64 != 0}), go
+     * through {@link #dot}.
      */
-    private static void dot4(float[] w, int wOff, int n, float[] x, int x0, int xStride,
-                             float[] out, int o0, int outStride) {
-        int x1 = x0 + xStride, x2 = x1 + xStride, x3 = x2 + xStride;
+    public static void twoRowsTimesBatch(float[] w, int w0, int w1, int n, float[] x, int xStride, int bStart, int bEnd,
+                                         float[] out, int outRow, int outStride, float[] part) {
         int bound = S.loopBound(n);
-        FloatVector z = FloatVector.zero(S);
-        // chain c: chunks starting at c * CHUNK, every GROUP floats
-        FloatVector p00 = z, p01 = z, p02 = z, p03 = z;   // chain 0, vectors 0..3
-        FloatVector p10 = z, p11 = z, p12 = z, p13 = z;   // chain 1
-        for (int g = 0; g < bound; g += GROUP) {
-            for (int i = g; i < Math.min(bound, g + CHUNK); i += L) {
-                FloatVector wv = FloatVector.fromArray(S, w, wOff + i);
-                p00 = wv.fma(FloatVector.fromArray(S, x, x0 + i), p00);
-                p01 = wv.fma(FloatVector.fromArray(S, x, x1 + i), p01);
-                p02 = wv.fma(FloatVector.fromArray(S, x, x2 + i), p02);
-                p03 = wv.fma(FloatVector.fromArray(S, x, x3 + i), p03);
+        int b = bStart;
+        if (bound % GROUP != 0) {
+            b = bEnd;                   // a partial round of the chains: every vector through dot below (the same operations)
+        }
+        for (; b + 4 <= bEnd; b += 4) {
+            int xa = b * xStride, xb = xa + xStride, xc = xb + xStride, xd = xc + xStride;
+            for (int c = 0; c < 4; c++) {
+                FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;   // row 0, vectors a..d
+                FloatVector b0 = a0, b1 = a0, b2 = a0, b3 = a0;                    // row 1
+                for (int g = 0; g < bound; g += GROUP) {        // chain c: chunk c of every round of four
+                    for (int p = 0; p < CHUNK; p += L) {
+                        int i = g + CHUNK * c + p;
+                        FloatVector u = FloatVector.fromArray(S, w, w0 + i), v = FloatVector.fromArray(S, w, w1 + i);
+                        FloatVector x0 = FloatVector.fromArray(S, x, xa + i);
+                        a0 = u.fma(x0, a0);
+                        b0 = v.fma(x0, b0);
+                        FloatVector x1 = FloatVector.fromArray(S, x, xb + i);
+                        a1 = u.fma(x1, a1);
+                        b1 = v.fma(x1, b1);
+                        FloatVector x2 = FloatVector.fromArray(S, x, xc + i);
+                        a2 = u.fma(x2, a2);
+                        b2 = v.fma(x2, b2);
+                        FloatVector x3 = FloatVector.fromArray(S, x, xd + i);
+                        a3 = u.fma(x3, a3);
+                        b3 = v.fma(x3, b3);
+                    }
+                }
+                int pc = c * 8 * L;                         // part[c][accumulator][lane]
+                a0.intoArray(part, pc);
+                a1.intoArray(part, pc + L);
+                a2.intoArray(part, pc + 2 * L);
+                a3.intoArray(part, pc + 3 * L);
+                b0.intoArray(part, pc + 4 * L);
+                b1.intoArray(part, pc + 5 * L);
+                b2.intoArray(part, pc + 6 * L);
+                b3.intoArray(part, pc + 7 * L);
             }
-            for (int i = g + CHUNK; i < Math.min(bound, g + 2 * CHUNK); i += L) {
-                FloatVector wv = FloatVector.fromArray(S, w, wOff + i);
-                p10 = wv.fma(FloatVector.fromArray(S, x, x0 + i), p10);
-                p11 = wv.fma(FloatVector.fromArray(S, x, x1 + i), p11);
-                p12 = wv.fma(FloatVector.fromArray(S, x, x2 + i), p12);
-                p13 = wv.fma(FloatVector.fromArray(S, x, x3 + i), p13);
+            for (int t = 0; t < 8; t++) {                   // accumulator t: row t / 4, vector b + t % 4
+                FloatVector sum = FloatVector.fromArray(S, part, t * L).add(FloatVector.fromArray(S, part, (8 + t) * L))
+                        .add(FloatVector.fromArray(S, part, (16 + t) * L).add(FloatVector.fromArray(S, part, (24 + t) * L)));
+                sum.intoArray(part, 32 * L);                // the lanes summed in lane order, from memory:
+                float total = part[32 * L];                 // lane(i) with a loop index is not a register move
+                for (int l = 1; l < L; l++) {
+                    total += part[32 * L + l];
+                }
+                int wr = t < 4 ? w0 : w1, xr = (b + t % 4) * xStride;
+                for (int i = bound; i < n; i++) {
+                    total = Math.fma(w[wr + i], x[xr + i], total);
+                }
+                out[(b + t % 4) * outStride + outRow + t / 4] = total;
             }
         }
-        FloatVector p20 = z, p21 = z, p22 = z, p23 = z;   // chain 2
-        FloatVector p30 = z, p31 = z, p32 = z, p33 = z;   // chain 3
-        for (int g = 0; g < bound; g += GROUP) {
-            for (int i = g + 2 * CHUNK; i < Math.min(bound, g + 3 * CHUNK); i += L) {
-                FloatVector wv = FloatVector.fromArray(S, w, wOff + i);
-                p20 = wv.fma(FloatVector.fromArray(S, x, x0 + i), p20);
-                p21 = wv.fma(FloatVector.fromArray(S, x, x1 + i), p21);
-                p22 = wv.fma(FloatVector.fromArray(S, x, x2 + i), p22);
-                p23 = wv.fma(FloatVector.fromArray(S, x, x3 + i), p23);
-            }
-            for (int i = g + 3 * CHUNK; i < Math.min(bound, g + GROUP); i += L) {
-                FloatVector wv = FloatVector.fromArray(S, w, wOff + i);
-                p30 = wv.fma(FloatVector.fromArray(S, x, x0 + i), p30);
-                p31 = wv.fma(FloatVector.fromArray(S, x, x1 + i), p31);
-                p32 = wv.fma(FloatVector.fromArray(S, x, x2 + i), p32);
-                p33 = wv.fma(FloatVector.fromArray(S, x, x3 + i), p33);
-            }
+        for (b = bound % GROUP != 0 ? bStart : b; b < bEnd; b++) {
+            out[b * outStride + outRow] = dot(w, w0, x, b * xStride, n);
+            out[b * outStride + outRow + 1] = dot(w, w1, x, b * xStride, n);
         }
-        float s0 = combine(p00, p10, p20, p30), s1 = combine(p01, p11, p21, p31);
-        float s2 = combine(p02, p12, p22, p32), s3 = combine(p03, p13, p23, p33);
-        for (int i = bound; i < n; i++) {
-            float wi = w[wOff + i];
-            s0 = Math.fma(wi, x[x0 + i], s0);
-            s1 = Math.fma(wi, x[x1 + i], s1);
-            s2 = Math.fma(wi, x[x2 + i], s2);
-            s3 = Math.fma(wi, x[x3 + i], s3);
-        }
-        out[o0] = s0;
-        out[o0 + outStride] = s1;
-        out[o0 + 2 * outStride] = s2;
-        out[o0 + 3 * outStride] = s3;
     }
 
     /** {@code Σ w[i] · x[xOff + i]} with little-endian F32 weights read from a segment at byte {@code wOff}: the order of {@link #dot}. */
@@ -193,16 +203,5 @@ public final class Dot {
             sum = Math.fma(w.get(F32.LAYOUT, wOff + 4L * i), x[xOff + i], sum);
         }
         return sum;
-    }
-
-    /**
-     * The segment-weights twin of {@link #rowTimesBatch}, same reduction order as
-     * {@link #dot(MemorySegment, long, float[], int, int)}: F32 rows are copied to a scratch row
-     * (exact) and go through the array kernel.
-     */
-    public static void rowTimesBatch(MemorySegment w, long wOff, int n, float[] x, int xStride, int batch,
-                                     float[] out, int outIndex, int outStride, float[] scratch) {
-        MemorySegment.copy(w, F32.LAYOUT, wOff, scratch, 0, n);
-        rowTimesBatch(scratch, 0, n, x, 0, xStride, batch, out, outIndex, outStride);
     }
 }

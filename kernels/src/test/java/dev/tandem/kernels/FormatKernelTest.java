@@ -152,6 +152,26 @@ class FormatKernelTest {
         }
     }
 
+    /** Enough rows for several decoded row blocks (16 rows of 2048 a block) and an odd last row, batches around the 4-vector tile. */
+    @ParameterizedTest
+    @MethodSource("formats")
+    void matmulIsBatchInvariantAcrossRowBlocks(Format f) {
+        int rows = 37, cols = 2048;
+        MemorySegment w = TestData.randomWeights(f, rows, cols, 44);
+        float[] x = TestData.randomFloats(6 * cols, 45);
+        for (int batch : new int[] {4, 6}) {
+            float[] out = new float[batch * rows];
+            f.matmul(w, BASE, cols, 0, rows, x, batch, out, rows);
+            for (int b = 0; b < batch; b++) {
+                for (int r = 0; r < rows; r++) {
+                    float alone = f.dot(w, BASE + r * f.rowBytes(cols), x, b * cols, cols);
+                    assertBits(alone, out[b * rows + r], f.type() + " cols=" + cols + " rows=" + rows + " batch=" + batch
+                            + " vector=" + b + " row=" + r + " (matmul vs single-token dot)");
+                }
+            }
+        }
+    }
+
     @ParameterizedTest
     @MethodSource("formats")
     void fastDecodeIsBitwiseScalarDecode(Format f) {
