@@ -3,6 +3,7 @@ package dev.tandem.bench;
 import dev.tandem.kernels.Format;
 import dev.tandem.kernels.Formats;
 import dev.tandem.kernels.GgmlType;
+import org.openjdk.jmh.annotations.AuxCounters;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -25,14 +26,17 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * One thread multiplying a {@code rows × cols} weight matrix in each format with a batch of
- * activation vectors: batch 1 is a decode step, larger batches are prefill. Report weight bytes
- * per second (decode) and rows·tokens per second (prefill) from the time per op.
- * Run: {@code java --add-modules jdk.incubator.vector -jar benchmarks/target/benchmarks.jar MatmulBenchmark}
+ * activation vectors: batch 1 is a decode step (matrix-vector, memory-bound: read the
+ * {@code weightGB} column, GB/s of weights), batch 16 is prefill (matrix-matrix, compute-bound:
+ * read {@code gflop}, GFLOP/s counting a multiply-add as 2). The score itself is matmuls per
+ * second. Compare with {@link PeakBenchmark} (read bandwidth, FMA peak) on the same machine.
+ * Run: {@code java -jar benchmarks/target/benchmarks.jar MatmulBenchmark -p shape=2048x2048}
+ * (the jar's manifest adds the vector module; otherwise pass {@code --add-modules jdk.incubator.vector}).
  */
 @State(Scope.Thread)
-@BenchmarkMode(Mode.AverageTime)
-@OutputTimeUnit(TimeUnit.MICROSECONDS)
-@Warmup(iterations = 3, time = 1)
+@BenchmarkMode(Mode.Throughput)
+@OutputTimeUnit(TimeUnit.SECONDS)
+@Warmup(iterations = 4, time = 1)
 @Measurement(iterations = 5, time = 1)
 @Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED"})
 public class MatmulBenchmark {
@@ -42,20 +46,39 @@ public class MatmulBenchmark {
     @Param({"1", "16"})
     int batch;
 
-    @Param({"2048"})
-    int rows;
+    /** {@code rows x cols}: attention (2048x2048), FFN up/gate (8192x2048), FFN down (2048x8192) of a 1B Llama. */
+    @Param({"2048x2048", "8192x2048", "2048x8192"})
+    String shape;
 
-    @Param({"2048"})
-    int cols;
-
+    private int rows;
+    private int cols;
     private Arena arena;
     private Format format;
     private MemorySegment weights;
-    private float[] x;
-    private float[] out;
+    private float[] x;   // [batch][cols]
+    private float[] out; // [batch][rows]
+
+    /** Per-second counters JMH prints beside the score. */
+    @State(Scope.Thread)
+    @AuxCounters(AuxCounters.Type.OPERATIONS)
+    public static class Rates {
+        /** GB of weights read (per second: GB/s). */
+        public double weightGB;
+        /** Billions of floating-point operations (per second: GFLOP/s). */
+        public double gflop;
+
+        @Setup(Level.Iteration)
+        public void reset() {
+            weightGB = 0;
+            gflop = 0;
+        }
+    }
 
     @Setup(Level.Trial)
     public void setup() {
+        String[] rc = shape.split("x");
+        rows = Integer.parseInt(rc[0]);
+        cols = Integer.parseInt(rc[1]);
         format = Formats.of(GgmlType.valueOf(type));
         arena = Arena.ofShared();
         long bytes = format.rowBytes(cols) * rows;
@@ -78,8 +101,10 @@ public class MatmulBenchmark {
     }
 
     @Benchmark
-    public float[] matmul() {
+    public float[] matmul(Rates rates) {
         format.matmul(weights, 0, cols, 0, rows, x, batch, out, rows);
+        rates.weightGB += weights.byteSize() * 1e-9;
+        rates.gflop += 2.0 * rows * cols * batch * 1e-9;
         return out;
     }
 }

@@ -32,8 +32,34 @@ public final class F32 implements Format {
     public void matmul(MemorySegment data, long base, int cols, int rowStart, int rowEnd,
                        float[] x, int batch, float[] out, int outStride) {
         long rowBytes = 4L * cols;
-        for (int r = rowStart; r < rowEnd; r++) {
-            Dot.rowTimesBatch(data, base + r * rowBytes, cols, x, cols, batch, out, r, outStride);
+        if (batch == 1) {
+            for (int r = rowStart; r < rowEnd; r++) {
+                out[r] = Dot.dot(data, base + r * rowBytes, x, 0, cols);
+            }
+            return;
+        }
+        // Rows in blocks decoded to scratch (≤ 128 KB, in L2); a block meets the vectors four at a time,
+        // so a 4-vector slice of x stays in L1 while the block's row pairs stream past it.
+        int block = Math.max(2, Math.min(16, (32768 / cols) & ~1));
+        float[] w = BlockFormat.scratch(block * cols);               // [block][cols] decoded rows
+        float[] part = BlockFormat.part();
+        for (int r0 = rowStart; r0 < rowEnd; r0 += block) {
+            int r1 = Math.min(rowEnd, r0 + block);
+            for (int r = r0; r < r1; r++) {
+                MemorySegment.copy(data, LAYOUT, base + r * rowBytes, w, (r - r0) * cols, cols);   // exact
+            }
+            for (int b = 0; b < batch; b += 4) {
+                int bEnd = Math.min(batch, b + 4);
+                int r = r0;
+                for (; r + 2 <= r1; r += 2) {
+                    Dot.twoRowsTimesBatch(w, (r - r0) * cols, (r + 1 - r0) * cols, cols, x, cols, b, bEnd, out, r, outStride, part);
+                }
+                if (r < r1) {
+                    for (int t = b; t < bEnd; t++) {
+                        out[t * outStride + r] = Dot.dot(w, (r - r0) * cols, x, t * cols, cols);
+                    }
+                }
+            }
         }
     }
 

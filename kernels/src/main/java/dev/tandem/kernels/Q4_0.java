@@ -2,7 +2,9 @@ package dev.tandem.kernels;
 
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -24,6 +26,9 @@ public final class Q4_0 extends BlockFormat {
     static {
         assert BLOCK_BYTES == GgmlType.Q4_0.blockBytes && BLOCK == GgmlType.Q4_0.blockSize;
     }
+
+    private static final VectorSpecies<Float> F = Vectors.F;
+    private static final int L = Vectors.LANES;
 
     private Q4_0() {}
 
@@ -47,20 +52,42 @@ public final class Q4_0 extends BlockFormat {
         }
     }
 
-    /** Fused: low then high nibbles of each block decoded in registers and multiplied at once (same operations as decode + {@link Dot#dot}). */
+    /**
+     * Fused: low then high nibbles of each block (chunks 2b, 2b + 1) decoded in registers and
+     * multiplied at once, chunk k into chain k % 4 — the operations of decode + {@link Dot#dot}.
+     * Two blocks a round; the vector code is written out, not behind a helper (see {@link BlockFormat}).
+     */
     @Override
     public float dot(MemorySegment data, long offset, float[] x, int xOffset, int n) {
         checkBlocks(n);
-        FloatVector acc = FloatVector.zero(Vectors.F);
-        for (int b = 0; b < n / BLOCK; b++) {
-            long blk = offset + (long) b * BLOCK_BYTES;
-            float d = Float.float16ToFloat(data.get(HALF, blk));
-            int xo = xOffset + b * BLOCK;
-            ByteVector qs = load16(data, blk + QS);
-            acc = fmaScaled(qs.and((byte) 0xf).sub((byte) 8), d, x, xo, acc);
-            acc = fmaScaled(qs.lanewise(VectorOperators.LSHR, 4).sub((byte) 8), d, x, xo + BLOCK / 2, acc);
+        int nb = n / BLOCK;
+        if ((nb & 1) != 0) {
+            // An odd block count: decode to scratch and reduce through Dot (the same operations).
+            // Handling the odd block here, after the loop, slows the loop itself by 15 %.
+            return super.dot(data, offset, x, xOffset, n);
         }
-        return Dot.sumLanes(acc);
+        FloatVector c0 = FloatVector.zero(F), c1 = c0, c2 = c0, c3 = c0;
+        for (int b = 0; b < nb; b += 2) {
+            long blk = offset + (long) b * BLOCK_BYTES;
+            float d0 = Float.float16ToFloat(data.get(HALF, blk));
+            float d1 = Float.float16ToFloat(data.get(HALF, blk + BLOCK_BYTES));
+            ByteVector qa = ByteVector.fromMemorySegment(B16, data, blk + QS, LE), qb = ByteVector.fromMemorySegment(B16, data, blk + BLOCK_BYTES + QS, LE);
+            int xo = xOffset + b * BLOCK;
+            for (int p = 0; p < 16 / L; p++) {
+                IntVector za = (IntVector) qa.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, p);
+                IntVector zb = (IntVector) qb.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, p);
+                c0 = ((FloatVector) za.and(0xf).sub(8).convert(VectorOperators.I2F, 0)).mul(d0).fma(FloatVector.fromArray(F, x, xo + p * L), c0);
+                c1 = ((FloatVector) za.lanewise(VectorOperators.LSHR, 4).sub(8).convert(VectorOperators.I2F, 0)).mul(d0).fma(FloatVector.fromArray(F, x, xo + 16 + p * L), c1);
+                c2 = ((FloatVector) zb.and(0xf).sub(8).convert(VectorOperators.I2F, 0)).mul(d1).fma(FloatVector.fromArray(F, x, xo + 32 + p * L), c2);
+                c3 = ((FloatVector) zb.lanewise(VectorOperators.LSHR, 4).sub(8).convert(VectorOperators.I2F, 0)).mul(d1).fma(FloatVector.fromArray(F, x, xo + 48 + p * L), c3);
+            }
+        }
+        FloatVector sum = c0.add(c1).add(c2.add(c3));   // Dot.combine written out: a call here is not always inlined
+        float total = sum.lane(0);
+        for (int i = 1; i < L; i++) {
+            total += sum.lane(i);
+        }
+        return total;
     }
 
     @Override
@@ -70,9 +97,12 @@ public final class Q4_0 extends BlockFormat {
             long blk = offset + (long) b * BLOCK_BYTES;
             float d = Float.float16ToFloat(data.get(HALF, blk));
             int o = outOffset + b * BLOCK;
-            ByteVector qs = load16(data, blk + QS);
-            scaleInto(qs.and((byte) 0xf).sub((byte) 8), d, out, o);
-            scaleInto(qs.lanewise(VectorOperators.LSHR, 4).sub((byte) 8), d, out, o + BLOCK / 2);
+            ByteVector qs = ByteVector.fromMemorySegment(B16, data, blk + QS, LE);
+            for (int p = 0; p < 16 / L; p++) {
+                IntVector z = (IntVector) qs.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, p);
+                ((FloatVector) z.and(0xf).sub(8).convert(VectorOperators.I2F, 0)).mul(d).intoArray(out, o + p * L);
+                ((FloatVector) z.lanewise(VectorOperators.LSHR, 4).sub(8).convert(VectorOperators.I2F, 0)).mul(d).intoArray(out, o + 16 + p * L);
+            }
         }
     }
 

@@ -2,7 +2,9 @@ package dev.tandem.kernels;
 
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -28,6 +30,9 @@ public final class Q4_K extends BlockFormat {
     static {
         assert BLOCK_BYTES == GgmlType.Q4_K.blockBytes && BLOCK == GgmlType.Q4_K.blockSize;
     }
+
+    private static final VectorSpecies<Float> F = Vectors.F;
+    private static final int L = Vectors.LANES;
 
     private Q4_K() {}
 
@@ -80,27 +85,41 @@ public final class Q4_K extends BlockFormat {
         }
     }
 
-    /** Fused decode + dot; visits the weights in index order, like decode-to-scratch + {@link Dot#dot}. */
+    /**
+     * Fused decode + dot in the order of decode-to-scratch + {@link Dot#dot}: 16-weight chunk k
+     * into chain k % 4.
+     * The vector code is written out here rather than through a helper: a helper that takes or
+     * returns a vector is not always inlined by C2 (its compiled size passes the inlining limits),
+     * and then every vector is boxed on the heap — that made this loop 5x slower.
+     */
     @Override
     public float dot(MemorySegment data, long offset, float[] x, int xOffset, int n) {
         checkBlocks(n);
-        FloatVector acc = FloatVector.zero(Vectors.F);
-        for (int b = 0; b < n / BLOCK; b++) {
-            long blk = offset + (long) b * BLOCK_BYTES;
+        FloatVector c0 = FloatVector.zero(F), c1 = c0, c2 = c0, c3 = c0;
+        for (int u = 0; u < n / 64; u++) {                 // 64 weights: chunks low/0, low/16, high/0, high/16 → chains 0..3
+            int c = u & 3;
+            long blk = offset + (long) (u >> 2) * BLOCK_BYTES;
             float d = Float.float16ToFloat(data.get(HALF, blk + D));
             float dmin = Float.float16ToFloat(data.get(HALF, blk + DMIN));
-            int xo = xOffset + b * BLOCK;
-            for (int c = 0; c < 4; c++) {
-                float d1 = d * scale(data, blk + SCALES, 2 * c), m1 = dmin * min(data, blk + SCALES, 2 * c);
-                float d2 = d * scale(data, blk + SCALES, 2 * c + 1), m2 = dmin * min(data, blk + SCALES, 2 * c + 1);
-                ByteVector qa = load16(data, blk + QS + 32 * c), qb = load16(data, blk + QS + 32 * c + 16);
-                acc = fmaScaledMinus(qa.and((byte) 0xf), d1, m1, x, xo + 64 * c, acc);
-                acc = fmaScaledMinus(qb.and((byte) 0xf), d1, m1, x, xo + 64 * c + 16, acc);
-                acc = fmaScaledMinus(qa.lanewise(VectorOperators.LSHR, 4), d2, m2, x, xo + 64 * c + 32, acc);
-                acc = fmaScaledMinus(qb.lanewise(VectorOperators.LSHR, 4), d2, m2, x, xo + 64 * c + 48, acc);
+            float d1 = d * scale(data, blk + SCALES, 2 * c), m1 = dmin * min(data, blk + SCALES, 2 * c);
+            float d2 = d * scale(data, blk + SCALES, 2 * c + 1), m2 = dmin * min(data, blk + SCALES, 2 * c + 1);
+            ByteVector qa = ByteVector.fromMemorySegment(B16, data, blk + QS + 32 * c, LE), qb = ByteVector.fromMemorySegment(B16, data, blk + QS + 32 * c + 16, LE);
+            int xo = xOffset + 64 * u;
+            for (int p = 0; p < 16 / L; p++) {
+                IntVector za = (IntVector) qa.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, p);
+                IntVector zb = (IntVector) qb.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, p);
+                c0 = ((FloatVector) za.and(0xf).convert(VectorOperators.I2F, 0)).mul(d1).sub(m1).fma(FloatVector.fromArray(F, x, xo + p * L), c0);
+                c1 = ((FloatVector) zb.and(0xf).convert(VectorOperators.I2F, 0)).mul(d1).sub(m1).fma(FloatVector.fromArray(F, x, xo + 16 + p * L), c1);
+                c2 = ((FloatVector) za.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).mul(d2).sub(m2).fma(FloatVector.fromArray(F, x, xo + 32 + p * L), c2);
+                c3 = ((FloatVector) zb.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).mul(d2).sub(m2).fma(FloatVector.fromArray(F, x, xo + 48 + p * L), c3);
             }
         }
-        return Dot.sumLanes(acc);
+        FloatVector sum = c0.add(c1).add(c2.add(c3));   // Dot.combine written out: a call here is not always inlined
+        float total = sum.lane(0);
+        for (int i = 1; i < L; i++) {
+            total += sum.lane(i);
+        }
+        return total;
     }
 
     @Override
@@ -110,14 +129,18 @@ public final class Q4_K extends BlockFormat {
             long blk = offset + (long) b * BLOCK_BYTES;
             float d = Float.float16ToFloat(data.get(HALF, blk + D));
             float dmin = Float.float16ToFloat(data.get(HALF, blk + DMIN));
-            int o = outOffset + b * BLOCK;
             for (int c = 0; c < 4; c++) {
                 float d1 = d * scale(data, blk + SCALES, 2 * c), m1 = dmin * min(data, blk + SCALES, 2 * c);
                 float d2 = d * scale(data, blk + SCALES, 2 * c + 1), m2 = dmin * min(data, blk + SCALES, 2 * c + 1);
-                for (int h = 0; h < 32; h += 16) {
-                    ByteVector q = load16(data, blk + QS + 32 * c + h);
-                    scaleMinusInto(q.and((byte) 0xf), d1, m1, out, o + 64 * c + h);
-                    scaleMinusInto(q.lanewise(VectorOperators.LSHR, 4), d2, m2, out, o + 64 * c + 32 + h);
+                ByteVector qa = ByteVector.fromMemorySegment(B16, data, blk + QS + 32 * c, LE), qb = ByteVector.fromMemorySegment(B16, data, blk + QS + 32 * c + 16, LE);
+                int o = outOffset + b * BLOCK + 64 * c;
+                for (int p = 0; p < 16 / L; p++) {
+                    IntVector za = (IntVector) qa.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, p);
+                IntVector zb = (IntVector) qb.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, p);
+                ((FloatVector) za.and(0xf).convert(VectorOperators.I2F, 0)).mul(d1).sub(m1).intoArray(out, o + p * L);
+                    ((FloatVector) zb.and(0xf).convert(VectorOperators.I2F, 0)).mul(d1).sub(m1).intoArray(out, o + 16 + p * L);
+                    ((FloatVector) za.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).mul(d2).sub(m2).intoArray(out, o + 32 + p * L);
+                    ((FloatVector) zb.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).mul(d2).sub(m2).intoArray(out, o + 48 + p * L);
                 }
             }
         }

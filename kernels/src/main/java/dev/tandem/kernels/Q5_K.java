@@ -2,7 +2,9 @@ package dev.tandem.kernels;
 
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
 
@@ -27,6 +29,9 @@ public final class Q5_K extends BlockFormat {
     static {
         assert BLOCK_BYTES == GgmlType.Q5_K.blockBytes && BLOCK == GgmlType.Q5_K.blockSize;
     }
+
+    private static final VectorSpecies<Float> F = Vectors.F;
+    private static final int L = Vectors.LANES;
 
     private Q5_K() {}
 
@@ -56,32 +61,44 @@ public final class Q5_K extends BlockFormat {
         }
     }
 
-    /** Fused decode + dot; visits the weights in index order, like decode-to-scratch + {@link Dot#dot}. */
+    /** Fused decode + dot in the order of decode-to-scratch + {@link Dot#dot}: 16-weight chunk k into chain k % 4. Vector code written out, not behind a helper (see {@link BlockFormat}). */
     @Override
     public float dot(MemorySegment data, long offset, float[] x, int xOffset, int n) {
         checkBlocks(n);
-        FloatVector acc = FloatVector.zero(Vectors.F);
+        FloatVector c0 = FloatVector.zero(F), c1 = c0, c2 = c0, c3 = c0;
         for (int b = 0; b < n / BLOCK; b++) {
             long blk = offset + (long) b * BLOCK_BYTES;
             float d = Float.float16ToFloat(data.get(HALF, blk + D));
             float dmin = Float.float16ToFloat(data.get(HALF, blk + DMIN));
-            int xo = xOffset + b * BLOCK;
-            for (int c = 0; c < 4; c++) {
+            ByteVector ha = ByteVector.fromMemorySegment(B16, data, blk + QH, LE), hb = ByteVector.fromMemorySegment(B16, data, blk + QH + 16, LE);
+            for (int c = 0; c < 4; c++) {                  // 64 weights: chunks low/0, low/16, high/0, high/16 → chains 0..3
                 float d1 = d * Q4_K.scale(data, blk + SCALES, 2 * c), m1 = dmin * Q4_K.min(data, blk + SCALES, 2 * c);
                 float d2 = d * Q4_K.scale(data, blk + SCALES, 2 * c + 1), m2 = dmin * Q4_K.min(data, blk + SCALES, 2 * c + 1);
-                ByteVector qa = load16(data, blk + QS + 32 * c), qb = load16(data, blk + QS + 32 * c + 16);
-                ByteVector ha = load16(data, blk + QH), hb = load16(data, blk + QH + 16);
-                ByteVector la = ha.lanewise(VectorOperators.LSHR, 2 * c).and((byte) 1).lanewise(VectorOperators.LSHL, 4);
-                ByteVector lb = hb.lanewise(VectorOperators.LSHR, 2 * c).and((byte) 1).lanewise(VectorOperators.LSHL, 4);
-                ByteVector ua = ha.lanewise(VectorOperators.LSHR, 2 * c + 1).and((byte) 1).lanewise(VectorOperators.LSHL, 4);
-                ByteVector ub = hb.lanewise(VectorOperators.LSHR, 2 * c + 1).and((byte) 1).lanewise(VectorOperators.LSHL, 4);
-                acc = fmaScaledMinus(qa.and((byte) 0xf).or(la), d1, m1, x, xo + 64 * c, acc);
-                acc = fmaScaledMinus(qb.and((byte) 0xf).or(lb), d1, m1, x, xo + 64 * c + 16, acc);
-                acc = fmaScaledMinus(qa.lanewise(VectorOperators.LSHR, 4).or(ua), d2, m2, x, xo + 64 * c + 32, acc);
-                acc = fmaScaledMinus(qb.lanewise(VectorOperators.LSHR, 4).or(ub), d2, m2, x, xo + 64 * c + 48, acc);
+                ByteVector qa = ByteVector.fromMemorySegment(B16, data, blk + QS + 32 * c, LE), qb = ByteVector.fromMemorySegment(B16, data, blk + QS + 32 * c + 16, LE);
+                int xo = xOffset + b * BLOCK + 64 * c;
+                for (int p = 0; p < 16 / L; p++) {
+                    IntVector za = (IntVector) qa.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, p);
+                    IntVector zb = (IntVector) qb.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, p);
+                    // fifth bits: bit 2c of qh moved to bit 4 (low nibble), bit 2c+1 to bit 4 (high nibble)
+                    IntVector ga = ((IntVector) ha.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, p)).lanewise(VectorOperators.LSHR, 2 * c);
+                    IntVector gb = ((IntVector) hb.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, p)).lanewise(VectorOperators.LSHR, 2 * c);
+                    FloatVector w0 = (FloatVector) za.and(0xf).or(ga.lanewise(VectorOperators.LSHL, 4).and(16)).convert(VectorOperators.I2F, 0);
+                    FloatVector w1 = (FloatVector) zb.and(0xf).or(gb.lanewise(VectorOperators.LSHL, 4).and(16)).convert(VectorOperators.I2F, 0);
+                    FloatVector w2 = (FloatVector) za.lanewise(VectorOperators.LSHR, 4).or(ga.lanewise(VectorOperators.LSHL, 3).and(16)).convert(VectorOperators.I2F, 0);
+                    FloatVector w3 = (FloatVector) zb.lanewise(VectorOperators.LSHR, 4).or(gb.lanewise(VectorOperators.LSHL, 3).and(16)).convert(VectorOperators.I2F, 0);
+                    c0 = w0.mul(d1).sub(m1).fma(FloatVector.fromArray(F, x, xo + p * L), c0);
+                    c1 = w1.mul(d1).sub(m1).fma(FloatVector.fromArray(F, x, xo + 16 + p * L), c1);
+                    c2 = w2.mul(d2).sub(m2).fma(FloatVector.fromArray(F, x, xo + 32 + p * L), c2);
+                    c3 = w3.mul(d2).sub(m2).fma(FloatVector.fromArray(F, x, xo + 48 + p * L), c3);
+                }
             }
         }
-        return Dot.sumLanes(acc);
+        FloatVector sum = c0.add(c1).add(c2.add(c3));   // Dot.combine written out: a call here is not always inlined
+        float total = sum.lane(0);
+        for (int i = 1; i < L; i++) {
+            total += sum.lane(i);
+        }
+        return total;
     }
 
     @Override
@@ -91,17 +108,26 @@ public final class Q5_K extends BlockFormat {
             long blk = offset + (long) b * BLOCK_BYTES;
             float d = Float.float16ToFloat(data.get(HALF, blk + D));
             float dmin = Float.float16ToFloat(data.get(HALF, blk + DMIN));
-            int o = outOffset + b * BLOCK;
-            for (int c = 0; c < 4; c++) {
+            ByteVector ha = ByteVector.fromMemorySegment(B16, data, blk + QH, LE), hb = ByteVector.fromMemorySegment(B16, data, blk + QH + 16, LE);
+            for (int c = 0; c < 4; c++) {                  // 64 weights: chunks low/0, low/16, high/0, high/16 → chains 0..3
                 float d1 = d * Q4_K.scale(data, blk + SCALES, 2 * c), m1 = dmin * Q4_K.min(data, blk + SCALES, 2 * c);
                 float d2 = d * Q4_K.scale(data, blk + SCALES, 2 * c + 1), m2 = dmin * Q4_K.min(data, blk + SCALES, 2 * c + 1);
-                for (int l = 0; l < 32; l += 16) {
-                    ByteVector q = load16(data, blk + QS + 32 * c + l);
-                    ByteVector h = load16(data, blk + QH + l);
-                    ByteVector h1 = h.lanewise(VectorOperators.LSHR, 2 * c).and((byte) 1).lanewise(VectorOperators.LSHL, 4);
-                    ByteVector h2 = h.lanewise(VectorOperators.LSHR, 2 * c + 1).and((byte) 1).lanewise(VectorOperators.LSHL, 4);
-                    scaleMinusInto(q.and((byte) 0xf).or(h1), d1, m1, out, o + 64 * c + l);
-                    scaleMinusInto(q.lanewise(VectorOperators.LSHR, 4).or(h2), d2, m2, out, o + 64 * c + 32 + l);
+                ByteVector qa = ByteVector.fromMemorySegment(B16, data, blk + QS + 32 * c, LE), qb = ByteVector.fromMemorySegment(B16, data, blk + QS + 32 * c + 16, LE);
+                int o = outOffset + b * BLOCK + 64 * c;
+                for (int p = 0; p < 16 / L; p++) {
+                    IntVector za = (IntVector) qa.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, p);
+                    IntVector zb = (IntVector) qb.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, p);
+                    // fifth bits: bit 2c of qh moved to bit 4 (low nibble), bit 2c+1 to bit 4 (high nibble)
+                    IntVector ga = ((IntVector) ha.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, p)).lanewise(VectorOperators.LSHR, 2 * c);
+                    IntVector gb = ((IntVector) hb.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, p)).lanewise(VectorOperators.LSHR, 2 * c);
+                    FloatVector w0 = (FloatVector) za.and(0xf).or(ga.lanewise(VectorOperators.LSHL, 4).and(16)).convert(VectorOperators.I2F, 0);
+                    FloatVector w1 = (FloatVector) zb.and(0xf).or(gb.lanewise(VectorOperators.LSHL, 4).and(16)).convert(VectorOperators.I2F, 0);
+                    FloatVector w2 = (FloatVector) za.lanewise(VectorOperators.LSHR, 4).or(ga.lanewise(VectorOperators.LSHL, 3).and(16)).convert(VectorOperators.I2F, 0);
+                    FloatVector w3 = (FloatVector) zb.lanewise(VectorOperators.LSHR, 4).or(gb.lanewise(VectorOperators.LSHL, 3).and(16)).convert(VectorOperators.I2F, 0);
+                    w0.mul(d1).sub(m1).intoArray(out, o + p * L);
+                    w1.mul(d1).sub(m1).intoArray(out, o + 16 + p * L);
+                    w2.mul(d2).sub(m2).intoArray(out, o + 32 + p * L);
+                    w3.mul(d2).sub(m2).intoArray(out, o + 48 + p * L);
                 }
             }
         }

@@ -2,7 +2,9 @@ package dev.tandem.kernels;
 
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -34,6 +36,9 @@ public final class Q6_K extends BlockFormat {
     static {
         assert BLOCK_BYTES == GgmlType.Q6_K.blockBytes && BLOCK == GgmlType.Q6_K.blockSize;
     }
+
+    private static final VectorSpecies<Float> F = Vectors.F;
+    private static final int L = Vectors.LANES;
 
     private Q6_K() {}
 
@@ -71,34 +76,52 @@ public final class Q6_K extends BlockFormat {
         }
     }
 
-    /** Fused decode + dot; visits the weights in index order, like decode-to-scratch + {@link Dot#dot}. */
+    /** Fused decode + dot in the order of decode-to-scratch + {@link Dot#dot}: 16-weight chunk k into chain k % 4. Vector code written out, not behind a helper (see {@link BlockFormat}). */
     @Override
     public float dot(MemorySegment data, long offset, float[] x, int xOffset, int n) {
         checkBlocks(n);
-        FloatVector acc = FloatVector.zero(Vectors.F);
+        FloatVector c0 = FloatVector.zero(F), c1 = c0, c2 = c0, c3 = c0;
         for (int b = 0; b < n / BLOCK; b++) {
             long blk = offset + (long) b * BLOCK_BYTES;
             float d = Float.float16ToFloat(data.get(HALF, blk + D));
             for (int h = 0; h < 2; h++) {
                 long ql = blk + QL + 64 * h, qh = blk + QH + 32 * h, sc = blk + SCALES + 8 * h;
+                ByteVector lo0 = ByteVector.fromMemorySegment(B16, data, ql, LE), hi0 = ByteVector.fromMemorySegment(B16, data, ql + 32, LE), top0 = ByteVector.fromMemorySegment(B16, data, qh, LE);
+                ByteVector lo1 = ByteVector.fromMemorySegment(B16, data, ql + 16, LE), hi1 = ByteVector.fromMemorySegment(B16, data, ql + 48, LE), top1 = ByteVector.fromMemorySegment(B16, data, qh + 16, LE);
+                // 128 weights = 8 chunks of 16: groups g = 0..3 of 32 (chunks 2g, 2g+1 → chains 0,1 for even g, 2,3 for odd g)
+                float s00 = d * data.get(ValueLayout.JAVA_BYTE, sc), s01 = d * data.get(ValueLayout.JAVA_BYTE, sc + 1);
+                float s10 = d * data.get(ValueLayout.JAVA_BYTE, sc + 2), s11 = d * data.get(ValueLayout.JAVA_BYTE, sc + 3);
+                float s20 = d * data.get(ValueLayout.JAVA_BYTE, sc + 4), s21 = d * data.get(ValueLayout.JAVA_BYTE, sc + 5);
+                float s30 = d * data.get(ValueLayout.JAVA_BYTE, sc + 6), s31 = d * data.get(ValueLayout.JAVA_BYTE, sc + 7);
                 int xo = xOffset + b * BLOCK + 128 * h;
-                ByteVector lo0 = load16(data, ql), hi0 = load16(data, ql + 32), top0 = load16(data, qh);
-                ByteVector lo1 = load16(data, ql + 16), hi1 = load16(data, ql + 48), top1 = load16(data, qh + 16);
-                for (int g = 0; g < 4; g++) {           // 32 weights per group, two scales of 16
-                    for (int s = 0; s < 2; s++) {
-                        ByteVector lo = s == 0 ? lo0 : lo1, hi = s == 0 ? hi0 : hi1, top = s == 0 ? top0 : top1;
-                        ByteVector q = switch (g) {
-                            case 0 -> lo.and((byte) 0xf).or(top.and((byte) 3).lanewise(VectorOperators.LSHL, 4));
-                            case 1 -> hi.and((byte) 0xf).or(top.lanewise(VectorOperators.LSHR, 2).and((byte) 3).lanewise(VectorOperators.LSHL, 4));
-                            case 2 -> lo.lanewise(VectorOperators.LSHR, 4).or(top.lanewise(VectorOperators.LSHR, 4).and((byte) 3).lanewise(VectorOperators.LSHL, 4));
-                            default -> hi.lanewise(VectorOperators.LSHR, 4).or(top.lanewise(VectorOperators.LSHR, 6).lanewise(VectorOperators.LSHL, 4));
-                        };
-                        acc = fmaScaled(q.sub((byte) 32), d * data.get(ValueLayout.JAVA_BYTE, sc + s + 2 * g), x, xo + 32 * g + 16 * s, acc);
-                    }
+                for (int p = 0; p < 16 / L; p++) {
+                    IntVector l0 = (IntVector) lo0.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, p), l1 = (IntVector) lo1.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, p);
+                    IntVector h0 = (IntVector) hi0.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, p), h1 = (IntVector) hi1.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, p);
+                    IntVector t0 = (IntVector) top0.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, p), t1 = (IntVector) top1.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, p);
+                    int xp = xo + p * L;
+                    c0 = ((FloatVector) l0.and(0xf).or(t0.and(3).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0)).mul(s00).fma(FloatVector.fromArray(F, x, xp), c0);
+                    c1 = ((FloatVector) l1.and(0xf).or(t1.and(3).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0)).mul(s01).fma(FloatVector.fromArray(F, x, xp + 16), c1);
+                    c2 = ((FloatVector) h0.and(0xf).or(t0.and(0xc).lanewise(VectorOperators.LSHL, 2)).sub(32).convert(VectorOperators.I2F, 0)).mul(s10).fma(FloatVector.fromArray(F, x, xp + 32), c2);
+                    c3 = ((FloatVector) h1.and(0xf).or(t1.and(0xc).lanewise(VectorOperators.LSHL, 2)).sub(32).convert(VectorOperators.I2F, 0)).mul(s11).fma(FloatVector.fromArray(F, x, xp + 48), c3);
+                }
+                for (int p = 0; p < 16 / L; p++) {
+                    IntVector l0 = (IntVector) lo0.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, p), l1 = (IntVector) lo1.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, p);
+                    IntVector h0 = (IntVector) hi0.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, p), h1 = (IntVector) hi1.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, p);
+                    IntVector t0 = (IntVector) top0.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, p), t1 = (IntVector) top1.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, p);
+                    int xp = xo + 64 + p * L;
+                    c0 = ((FloatVector) l0.lanewise(VectorOperators.LSHR, 4).or(t0.and(0x30)).sub(32).convert(VectorOperators.I2F, 0)).mul(s20).fma(FloatVector.fromArray(F, x, xp), c0);
+                    c1 = ((FloatVector) l1.lanewise(VectorOperators.LSHR, 4).or(t1.and(0x30)).sub(32).convert(VectorOperators.I2F, 0)).mul(s21).fma(FloatVector.fromArray(F, x, xp + 16), c1);
+                    c2 = ((FloatVector) h0.lanewise(VectorOperators.LSHR, 4).or(t0.lanewise(VectorOperators.LSHR, 2).and(0x30)).sub(32).convert(VectorOperators.I2F, 0)).mul(s30).fma(FloatVector.fromArray(F, x, xp + 32), c2);
+                    c3 = ((FloatVector) h1.lanewise(VectorOperators.LSHR, 4).or(t1.lanewise(VectorOperators.LSHR, 2).and(0x30)).sub(32).convert(VectorOperators.I2F, 0)).mul(s31).fma(FloatVector.fromArray(F, x, xp + 48), c3);
                 }
             }
         }
-        return Dot.sumLanes(acc);
+        FloatVector sum = c0.add(c1).add(c2.add(c3));   // Dot.combine written out: a call here is not always inlined
+        float total = sum.lane(0);
+        for (int i = 1; i < L; i++) {
+            total += sum.lane(i);
+        }
+        return total;
     }
 
     @Override
@@ -109,18 +132,27 @@ public final class Q6_K extends BlockFormat {
             float d = Float.float16ToFloat(data.get(HALF, blk + D));
             for (int h = 0; h < 2; h++) {
                 long ql = blk + QL + 64 * h, qh = blk + QH + 32 * h, sc = blk + SCALES + 8 * h;
+                ByteVector lo0 = ByteVector.fromMemorySegment(B16, data, ql, LE), hi0 = ByteVector.fromMemorySegment(B16, data, ql + 32, LE), top0 = ByteVector.fromMemorySegment(B16, data, qh, LE);
+                ByteVector lo1 = ByteVector.fromMemorySegment(B16, data, ql + 16, LE), hi1 = ByteVector.fromMemorySegment(B16, data, ql + 48, LE), top1 = ByteVector.fromMemorySegment(B16, data, qh + 16, LE);
+                // 128 weights = 8 chunks of 16: groups g = 0..3 of 32 (chunks 2g, 2g+1 → chains 0,1 for even g, 2,3 for odd g)
+                float s00 = d * data.get(ValueLayout.JAVA_BYTE, sc), s01 = d * data.get(ValueLayout.JAVA_BYTE, sc + 1);
+                float s10 = d * data.get(ValueLayout.JAVA_BYTE, sc + 2), s11 = d * data.get(ValueLayout.JAVA_BYTE, sc + 3);
+                float s20 = d * data.get(ValueLayout.JAVA_BYTE, sc + 4), s21 = d * data.get(ValueLayout.JAVA_BYTE, sc + 5);
+                float s30 = d * data.get(ValueLayout.JAVA_BYTE, sc + 6), s31 = d * data.get(ValueLayout.JAVA_BYTE, sc + 7);
                 int o = outOffset + b * BLOCK + 128 * h;
-                for (int s = 0; s < 2; s++) {            // 16 weights per scale: one 16-byte load each
-                    int l = 16 * s;
-                    ByteVector lo = load16(data, ql + l), hi = load16(data, ql + 32 + l), top = load16(data, qh + l);
-                    ByteVector q1 = lo.and((byte) 0xf).or(top.and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
-                    ByteVector q2 = hi.and((byte) 0xf).or(top.lanewise(VectorOperators.LSHR, 2).and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
-                    ByteVector q3 = lo.lanewise(VectorOperators.LSHR, 4).or(top.lanewise(VectorOperators.LSHR, 4).and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
-                    ByteVector q4 = hi.lanewise(VectorOperators.LSHR, 4).or(top.lanewise(VectorOperators.LSHR, 6).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
-                    scaleInto(q1, d * data.get(ValueLayout.JAVA_BYTE, sc + s), out, o + l);
-                    scaleInto(q2, d * data.get(ValueLayout.JAVA_BYTE, sc + s + 2), out, o + 32 + l);
-                    scaleInto(q3, d * data.get(ValueLayout.JAVA_BYTE, sc + s + 4), out, o + 64 + l);
-                    scaleInto(q4, d * data.get(ValueLayout.JAVA_BYTE, sc + s + 6), out, o + 96 + l);
+                for (int p = 0; p < 16 / L; p++) {
+                    IntVector l0 = (IntVector) lo0.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, p), l1 = (IntVector) lo1.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, p);
+                    IntVector h0 = (IntVector) hi0.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, p), h1 = (IntVector) hi1.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, p);
+                    IntVector t0 = (IntVector) top0.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, p), t1 = (IntVector) top1.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, p);
+                    int op = o + p * L;
+                    ((FloatVector) l0.and(0xf).or(t0.and(3).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0)).mul(s00).intoArray(out, op);
+                    ((FloatVector) l1.and(0xf).or(t1.and(3).lanewise(VectorOperators.LSHL, 4)).sub(32).convert(VectorOperators.I2F, 0)).mul(s01).intoArray(out, op + 16);
+                    ((FloatVector) h0.and(0xf).or(t0.and(0xc).lanewise(VectorOperators.LSHL, 2)).sub(32).convert(VectorOperators.I2F, 0)).mul(s10).intoArray(out, op + 32);
+                    ((FloatVector) h1.and(0xf).or(t1.and(0xc).lanewise(VectorOperators.LSHL, 2)).sub(32).convert(VectorOperators.I2F, 0)).mul(s11).intoArray(out, op + 48);
+                    ((FloatVector) l0.lanewise(VectorOperators.LSHR, 4).or(t0.and(0x30)).sub(32).convert(VectorOperators.I2F, 0)).mul(s20).intoArray(out, op + 64);
+                    ((FloatVector) l1.lanewise(VectorOperators.LSHR, 4).or(t1.and(0x30)).sub(32).convert(VectorOperators.I2F, 0)).mul(s21).intoArray(out, op + 80);
+                    ((FloatVector) h0.lanewise(VectorOperators.LSHR, 4).or(t0.lanewise(VectorOperators.LSHR, 2).and(0x30)).sub(32).convert(VectorOperators.I2F, 0)).mul(s30).intoArray(out, op + 96);
+                    ((FloatVector) h1.lanewise(VectorOperators.LSHR, 4).or(t1.lanewise(VectorOperators.LSHR, 2).and(0x30)).sub(32).convert(VectorOperators.I2F, 0)).mul(s31).intoArray(out, op + 112);
                 }
             }
         }

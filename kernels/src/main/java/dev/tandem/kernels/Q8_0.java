@@ -1,6 +1,9 @@
 package dev.tandem.kernels;
 
+import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -23,6 +26,9 @@ public final class Q8_0 extends BlockFormat {
         assert BLOCK_BYTES == GgmlType.Q8_0.blockBytes && BLOCK == GgmlType.Q8_0.blockSize;
     }
 
+    private static final VectorSpecies<Float> F = Vectors.F;
+    private static final int L = Vectors.LANES;
+
     private Q8_0() {}
 
     @Override
@@ -42,19 +48,41 @@ public final class Q8_0 extends BlockFormat {
         }
     }
 
-    /** Fused: each 16-weight chunk is decoded in registers and multiplied at once (same operations as decode + {@link Dot#dot}). */
+    /**
+     * Fused: each 16-weight chunk is decoded in registers and multiplied at once, chunk k into
+     * chain k % 4 — the operations of decode + {@link Dot#dot}. Two blocks (four chunks) a round;
+     * the vector code is written out, not behind a helper (see {@link BlockFormat}).
+     */
     @Override
     public float dot(MemorySegment data, long offset, float[] x, int xOffset, int n) {
         checkBlocks(n);
-        FloatVector acc = FloatVector.zero(Vectors.F);
-        for (int b = 0; b < n / BLOCK; b++) {
-            long blk = offset + (long) b * BLOCK_BYTES;
-            float d = Float.float16ToFloat(data.get(F16_LAYOUT, blk));
-            int xo = xOffset + b * BLOCK;
-            acc = fmaScaled(load16(data, blk + 2), d, x, xo, acc);
-            acc = fmaScaled(load16(data, blk + 2 + 16), d, x, xo + 16, acc);
+        int nb = n / BLOCK;
+        if ((nb & 1) != 0) {
+            // An odd block count: decode to scratch and reduce through Dot (the same operations).
+            // Handling the odd block here, after the loop, slows the loop itself by 15 %.
+            return super.dot(data, offset, x, xOffset, n);
         }
-        return Dot.sumLanes(acc);
+        FloatVector c0 = FloatVector.zero(F), c1 = c0, c2 = c0, c3 = c0;
+        for (int b = 0; b < nb; b += 2) {
+            long blk = offset + (long) b * BLOCK_BYTES;
+            float d0 = Float.float16ToFloat(data.get(F16_LAYOUT, blk));
+            float d1 = Float.float16ToFloat(data.get(F16_LAYOUT, blk + BLOCK_BYTES));
+            ByteVector q0 = ByteVector.fromMemorySegment(B16, data, blk + 2, LE), q1 = ByteVector.fromMemorySegment(B16, data, blk + 18, LE);
+            ByteVector q2 = ByteVector.fromMemorySegment(B16, data, blk + BLOCK_BYTES + 2, LE), q3 = ByteVector.fromMemorySegment(B16, data, blk + BLOCK_BYTES + 18, LE);
+            int xo = xOffset + b * BLOCK;
+            for (int p = 0; p < 16 / L; p++) {
+                c0 = ((FloatVector) q0.convertShape(VectorOperators.B2F, F, p)).mul(d0).fma(FloatVector.fromArray(F, x, xo + p * L), c0);
+                c1 = ((FloatVector) q1.convertShape(VectorOperators.B2F, F, p)).mul(d0).fma(FloatVector.fromArray(F, x, xo + 16 + p * L), c1);
+                c2 = ((FloatVector) q2.convertShape(VectorOperators.B2F, F, p)).mul(d1).fma(FloatVector.fromArray(F, x, xo + 32 + p * L), c2);
+                c3 = ((FloatVector) q3.convertShape(VectorOperators.B2F, F, p)).mul(d1).fma(FloatVector.fromArray(F, x, xo + 48 + p * L), c3);
+            }
+        }
+        FloatVector sum = c0.add(c1).add(c2.add(c3));   // Dot.combine written out: a call here is not always inlined
+        float total = sum.lane(0);
+        for (int i = 1; i < L; i++) {
+            total += sum.lane(i);
+        }
+        return total;
     }
 
     @Override
@@ -64,8 +92,11 @@ public final class Q8_0 extends BlockFormat {
             long blk = offset + (long) b * BLOCK_BYTES;
             float d = Float.float16ToFloat(data.get(F16_LAYOUT, blk));
             int o = outOffset + b * BLOCK;
-            scaleInto(load16(data, blk + 2), d, out, o);
-            scaleInto(load16(data, blk + 2 + 16), d, out, o + 16);
+            ByteVector q0 = ByteVector.fromMemorySegment(B16, data, blk + 2, LE), q1 = ByteVector.fromMemorySegment(B16, data, blk + 2 + 16, LE);
+            for (int p = 0; p < 16 / L; p++) {
+                ((FloatVector) q0.convertShape(VectorOperators.B2F, F, p)).mul(d).intoArray(out, o + p * L);
+                ((FloatVector) q1.convertShape(VectorOperators.B2F, F, p)).mul(d).intoArray(out, o + 16 + p * L);
+            }
         }
     }
 

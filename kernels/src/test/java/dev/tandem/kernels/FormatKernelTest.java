@@ -108,11 +108,17 @@ class FormatKernelTest {
     @ParameterizedTest
     @MethodSource("formats")
     void matmulIsBatchInvariant(Format f) {
-        int cols = switch (f.type().blockSize) {
-            case 1 -> 100;       // a scalar tail at every width
-            case 32 -> 96;
-            default -> 512;
+        int[] colsCases = switch (f.type().blockSize) {
+            case 1 -> new int[] {100, 128};     // a scalar tail at every width; whole rounds of the four chains
+            case 32 -> new int[] {96, 128};     // an odd block count (the fused dot's fallback), an even one (the fused loop)
+            default -> new int[] {512, 768};
         };
+        for (int cols : colsCases) {
+            checkBatchInvariance(f, cols);
+        }
+    }
+
+    private static void checkBatchInvariance(Format f, int cols) {
         int rows = 6, stride = rows + 2;
         int[][] ranges = {{0, rows}, {0, 1}, {2, 5}, {5, 6}};
         MemorySegment w = TestData.randomWeights(f, rows, cols, 42);
@@ -141,6 +147,26 @@ class FormatKernelTest {
                             assertEquals(0x7fc0dead, bits, () -> what + ": written outside the row range");
                         }
                     }
+                }
+            }
+        }
+    }
+
+    /** Enough rows for several decoded row blocks (16 rows of 2048 a block) and an odd last row, batches around the 4-vector tile. */
+    @ParameterizedTest
+    @MethodSource("formats")
+    void matmulIsBatchInvariantAcrossRowBlocks(Format f) {
+        int rows = 37, cols = 2048;
+        MemorySegment w = TestData.randomWeights(f, rows, cols, 44);
+        float[] x = TestData.randomFloats(6 * cols, 45);
+        for (int batch : new int[] {4, 6}) {
+            float[] out = new float[batch * rows];
+            f.matmul(w, BASE, cols, 0, rows, x, batch, out, rows);
+            for (int b = 0; b < batch; b++) {
+                for (int r = 0; r < rows; r++) {
+                    float alone = f.dot(w, BASE + r * f.rowBytes(cols), x, b * cols, cols);
+                    assertBits(alone, out[b * rows + r], f.type() + " cols=" + cols + " rows=" + rows + " batch=" + batch
+                            + " vector=" + b + " row=" + r + " (matmul vs single-token dot)");
                 }
             }
         }
