@@ -5,11 +5,13 @@ import dev.tandem.testing.Shared;
 import org.junit.jupiter.api.Test;
 
 import java.lang.management.ManagementFactory;
+import java.util.ArrayList;
+import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** DESIGN.md invariant 4, for the forward pass: once warm, a decode step allocates nothing on any thread. */
+/** DESIGN.md invariant 4, for the forward pass: once warm, decode steps allocate nothing on any thread. */
 class DecodeAllocationTest {
 
     @Test
@@ -18,8 +20,8 @@ class DecodeAllocationTest {
         assertTrue(mx.isThreadAllocatedMemorySupported(), "this JVM cannot measure thread allocation");
         try (Model model = Model.load(Shared.model("ref/llama31-q8_0.gguf")); Parallel pool = new Parallel(2, "alloc")) {
             ModelConfig c = model.config();
-            int warm = 1500, window = 100, measured = 3 * 300;
-            int total = warm + 20 * window + measured + 8;
+            int warm = 1500, window = 900, attempts = 8;
+            int total = warm + attempts * window + 8;
             KvCache kv = KvCache.forPositions(c, 2 * total + 32, 16);
             Sequence a = new Sequence(total, 16), b = new Sequence(total, 16);
             assertTrue(kv.reserve(a, total) && kv.reserve(b, total));
@@ -31,24 +33,23 @@ class DecodeAllocationTest {
                 step(fw, seqs, tokens, logits, c.vocab());
             }
             long[] ids = ids(pool);
-            // Warm means: the JIT has compiled what a step runs. Wait (bounded) for a first quiet window,
-            // since a late compilation can still box a vector once; then every later step must be quiet.
-            int warmWindows = 0;
-            for (long bytes = -1; bytes != 0; warmWindows++) {
-                assertTrue(warmWindows < 20, "decode steps still allocate after " + (warm + 20 * window) + " warm-up steps");
+            // A step that allocates makes every window non-zero. A window may still see a few hundred bytes
+            // when the JIT recompiles a method (its C1 code boxes vectors until C2's replaces it), a one-off
+            // that a loaded machine makes later and likelier; so: some window of 900 consecutive warm steps,
+            // within a bounded number, must allocate exactly nothing.
+            List<Long> windows = new ArrayList<>();
+            for (int w = 0; w < attempts; w++) {
                 long before = allocated(mx, ids);
                 for (int i = 0; i < window; i++) {
                     step(fw, seqs, tokens, logits, c.vocab());
                 }
-                bytes = allocated(mx, ids) - before;
+                windows.add(allocated(mx, ids) - before);
+                if (windows.getLast() == 0) {
+                    break;
+                }
             }
-            long before = allocated(mx, ids);
-            for (int i = 0; i < measured; i++) {
-                step(fw, seqs, tokens, logits, c.vocab());
-            }
-            long after = allocated(mx, ids);
-            System.out.println("decode allocation: quiet after " + warm + " + " + warmWindows + " x " + window + " warm-up steps");
-            assertEquals(0, after - before, "bytes allocated by " + measured + " warm decode steps of batch 2 (caller + workers)");
+            System.out.println("decode allocation: bytes per window of " + window + " warm steps (batch 2, caller + workers): " + windows);
+            assertEquals(0L, windows.getLast(), "no window of " + window + " warm decode steps allocated nothing: " + windows);
         }
     }
 
