@@ -199,9 +199,7 @@ public final class Forward {
             for (int r = 0; r < n; r++) {
                 Ops.rmsnorm(xb, r * dim, x, r * dim, layer.attnNorm(), 0, dim, c.rmsEps());
             }
-            mm.run(pool, layer.wq(), xb, n, q);
-            mm.run(pool, layer.wk(), xb, n, k);
-            mm.run(pool, layer.wv(), xb, n, v);
+            mm.run(pool, xb, n, layer.wq(), q, layer.wk(), k, layer.wv(), v);
             for (int r = 0; r < n; r++) {
                 if (layer.bq() != null) {
                     Ops.add(q, r * qDim, layer.bq(), 0, qDim);
@@ -233,8 +231,7 @@ public final class Forward {
             for (int r = 0; r < n; r++) {
                 Ops.rmsnorm(xb, r * dim, x, r * dim, layer.ffnNorm(), 0, dim, c.rmsEps());
             }
-            mm.run(pool, layer.gate(), xb, n, hb);
-            mm.run(pool, layer.up(), xb, n, hb2);
+            mm.run(pool, xb, n, layer.gate(), hb, layer.up(), hb2);
             Ops.swiglu(hb, 0, hb2, 0, n * c.ffn());
             mm.run(pool, layer.down(), hb, n, xb2);
             Ops.add(x, 0, xb2, 0, n * dim);

@@ -38,27 +38,69 @@ public record Matrix(String name, Format format, MemorySegment data, int rows, i
         return Math.max(1, Math.min(64, rows / (4 * pool.threads())));
     }
 
-    /** A reusable matmul task (allocation-free when reused): set its operands, then run it on a pool. */
+    /**
+     * A reusable matmul task (allocation-free when reused): one to three matrices with the same
+     * input, multiplied in one parallel section — their rows laid end to end and split across the
+     * pool together, so Q/K/V (or gate/up) cost one hand-off instead of three. Each output element
+     * is computed exactly as by its matrix alone.
+     */
     public static final class Task implements Parallel.RangeTask {
-        private Matrix m;
+        private final Matrix[] m = new Matrix[3];
+        private final float[][] out = new float[3][];
+        private int count;
         private float[] x;
         private int batch;
-        private float[] out;
 
         /** {@code out = m · x} for {@code batch} vectors, rows split across the pool. */
         public void run(Parallel pool, Matrix m, float[] x, int batch, float[] out) {
-            this.m = m;
+            run(pool, x, batch, 1, m, out, null, null, null, null);
+        }
+
+        /** {@code out1 = m1 · x} and {@code out2 = m2 · x} in one parallel section. */
+        public void run(Parallel pool, float[] x, int batch, Matrix m1, float[] out1, Matrix m2, float[] out2) {
+            run(pool, x, batch, 2, m1, out1, m2, out2, null, null);
+        }
+
+        /** Three products of the same input in one parallel section. */
+        public void run(Parallel pool, float[] x, int batch, Matrix m1, float[] out1, Matrix m2, float[] out2,
+                        Matrix m3, float[] out3) {
+            run(pool, x, batch, 3, m1, out1, m2, out2, m3, out3);
+        }
+
+        private void run(Parallel pool, float[] x, int batch, int count, Matrix m1, float[] out1, Matrix m2, float[] out2,
+                         Matrix m3, float[] out3) {
+            m[0] = m1;
+            m[1] = m2;
+            m[2] = m3;
+            out[0] = out1;
+            out[1] = out2;
+            out[2] = out3;
+            this.count = count;
             this.x = x;
             this.batch = batch;
-            this.out = out;
-            pool.forRange(m.rows, m.grain(pool), this);
+            int rows = 0;
+            for (int i = 0; i < count; i++) {
+                rows += m[i].rows;
+            }
+            pool.forRange(rows, m1.grain(pool), this);
             this.x = null;
-            this.out = null;
+            for (int i = 0; i < 3; i++) {
+                m[i] = null;
+                out[i] = null;
+            }
         }
 
         @Override
         public void run(int start, int end) {
-            m.format.matmul(m.data, 0, m.cols, start, end, x, batch, out, m.rows);
+            int offset = 0;
+            for (int i = 0; i < count; i++) {
+                Matrix mi = m[i];
+                int s = Math.max(start, offset), e = Math.min(end, offset + mi.rows);
+                if (s < e) {
+                    mi.format.matmul(mi.data, 0, mi.cols, s - offset, e - offset, x, batch, out[i], mi.rows);
+                }
+                offset += mi.rows;
+            }
         }
     }
 
