@@ -2,6 +2,7 @@ package dev.tandem.http;
 
 import dev.tandem.engine.Engine;
 import dev.tandem.engine.EngineException;
+import dev.tandem.engine.Engines;
 import dev.tandem.engine.FinishReason;
 import dev.tandem.engine.Logprobs;
 import dev.tandem.engine.ModelInfo;
@@ -64,9 +65,28 @@ final class GenerationCall {
             return;
         }
         try {
-            for (int i = 0; i < states.size(); i++) {
-                handles[i] = engine.submit(states.get(i).choice.request(), sink(i));
-                running++;
+            // The n choices of one prompt (consecutive, seeds seed + j) go in as one group: the split
+            // engine prefills the prompt once and shares its KV pages; other engines run n requests.
+            for (int i = 0; i < states.size(); ) {
+                int j = i + 1;
+                while (j < states.size() && states.get(j).choice.promptIds() == states.get(i).choice.promptIds()) {
+                    j++;
+                }
+                RequestHandle h;
+                if (j - i == 1) {
+                    h = engine.submit(states.get(i).choice.request(), sink(i));
+                } else {
+                    List<TokenSink> sinks = new ArrayList<>(j - i);
+                    for (int k = i; k < j; k++) {
+                        sinks.add(sink(k));
+                    }
+                    h = Engines.submit(engine, states.get(i).choice.request(), sinks);
+                }
+                for (int k = i; k < j; k++) {
+                    handles[k] = h;
+                    running++;
+                }
+                i = j;
             }
         } catch (EngineException e) {
             cancelAll();
