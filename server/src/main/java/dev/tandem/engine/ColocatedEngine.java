@@ -17,7 +17,6 @@ import java.util.Iterator;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 
 /**
@@ -77,12 +76,8 @@ public final class ColocatedEngine implements Engine {
 
     // Shared with submitters.
     private final ConcurrentLinkedQueue<ActiveRequest> inbox = new ConcurrentLinkedQueue<>();
-    private final Object admission = new Object(); // guards shuttingDown / deadline against submit
-    private volatile boolean shuttingDown;
-    private volatile long deadlineNanos;            // valid once shuttingDown
+    private final Lifecycle lifecycle = new Lifecycle();
     private volatile boolean closed;
-    private final AtomicInteger outstanding = new AtomicInteger(); // accepted, not yet terminal
-    private final Object allEnded = new Object();
     private final Thread scheduler;
 
     /**
@@ -149,43 +144,28 @@ public final class ColocatedEngine implements Engine {
             throw reject(EngineException.Kind.INVALID_REQUEST, "the request needs " + r.positions()
                     + " KV positions; the cache holds " + (long) kv.pages * PAGE_SIZE);
         }
-        synchronized (admission) {
-            if (shuttingDown) {
-                throw reject(EngineException.Kind.SHUTTING_DOWN, "the server is shutting down");
-            }
+        lifecycle.admit(1, metrics, () -> {
             if (metrics.waiting.get() >= config.maxQueue()) {
                 throw reject(EngineException.Kind.OVERLOADED, "the queue is full (" + config.maxQueue()
                         + " requests waiting); retry later");
             }
+        }, () -> {
             metrics.waiting.incrementAndGet();
-            outstanding.incrementAndGet();
             inbox.add(r);
-        }
+        });
         wake();
         return r;
     }
 
     private EngineException.Rejected reject(EngineException.Kind kind, String message) {
-        metrics.rejected.increment();
-        return new EngineException.Rejected(kind, message);
+        return Lifecycle.reject(metrics, kind, message);
     }
 
     @Override
     public void shutdown(long graceMillis) throws InterruptedException {
-        long grace = Math.min(TimeUnit.MILLISECONDS.toNanos(Math.max(0, graceMillis)), Long.MAX_VALUE / 4);
-        synchronized (admission) {
-            long d = System.nanoTime() + grace;
-            if (!shuttingDown || d - deadlineNanos < 0) {
-                deadlineNanos = d;
-            }
-            shuttingDown = true;
-        }
+        lifecycle.beginShutdown(graceMillis);
         wake();
-        synchronized (allEnded) {
-            while (outstanding.get() > 0) {
-                allEnded.wait();
-            }
-        }
+        lifecycle.awaitAllEnded();
     }
 
     @Override
@@ -224,7 +204,7 @@ public final class ColocatedEngine implements Engine {
 
     /** Whether shutdown has begun (new requests are refused). */
     boolean shuttingDown() {
-        return shuttingDown;
+        return lifecycle.shuttingDown();
     }
 
     /** KV pages held by requests now (the {@code tandem_kv_blocks_used} gauge). */
@@ -264,7 +244,7 @@ public final class ColocatedEngine implements Engine {
     /** One iteration: intake and cancellations, admission, one prefill chunk, one decode step. */
     private void step() {
         drainInbox();
-        if (shuttingDown && System.nanoTime() - deadlineNanos >= 0) {
+        if (lifecycle.graceOver()) {
             cancelEverything();
         }
         reapCancelled();
@@ -274,11 +254,7 @@ public final class ColocatedEngine implements Engine {
         compactLive();
         if (liveCount == 0 && waiting.isEmpty() && inbox.isEmpty()) {
             metrics.batchSize.set(0);
-            long park = IDLE_PARK_NANOS;
-            if (shuttingDown) {
-                park = Math.max(0, Math.min(park, deadlineNanos - System.nanoTime()));
-            }
-            LockSupport.parkNanos(this, park);
+            LockSupport.parkNanos(this, lifecycle.boundPark(IDLE_PARK_NANOS));
         }
     }
 
@@ -363,7 +339,7 @@ public final class ColocatedEngine implements Engine {
     }
 
     private void decodeStep() {
-        boolean graceOver = shuttingDown && System.nanoTime() - deadlineNanos >= 0;
+        boolean graceOver = lifecycle.graceOver();
         int n = 0;
         for (int i = 0; i < liveCount; i++) {
             ActiveRequest r = live[i];
@@ -431,11 +407,7 @@ public final class ColocatedEngine implements Engine {
             metrics.running.decrementAndGet();
         }
         delivery.notifyEnd(r, reason, error);
-        if (outstanding.decrementAndGet() == 0) {
-            synchronized (allEnded) {
-                allEnded.notifyAll();
-            }
-        }
+        lifecycle.ended();
     }
 
     /** Drops ended requests from {@code live}, keeping the rest in admission order. */

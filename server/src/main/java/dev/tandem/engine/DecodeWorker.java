@@ -184,9 +184,7 @@ final class DecodeWorker {
             compactLive();
             if (e.handoff.isEmpty() && !e.prefill.exited) {
                 long park = SplitEngine.IDLE_PARK_NANOS;
-                if (e.shuttingDown) {
-                    park = Math.max(0, Math.min(park, e.deadlineNanos - System.nanoTime()));
-                }
+                park = e.lifecycle.boundPark(park);
                 LockSupport.parkNanos(this, park);
             }
             return;

@@ -174,9 +174,7 @@ final class PrefillPool {
         boolean worked = prefillOneStep();
         if (!worked && inbox.isEmpty()) { // idle, or waiting for a slot or pages (an ending request wakes us)
             long park = SplitEngine.IDLE_PARK_NANOS;
-            if (e.shuttingDown) {
-                park = Math.max(0, Math.min(park, e.deadlineNanos - System.nanoTime()));
-            }
+            park = e.lifecycle.boundPark(park);
             LockSupport.parkNanos(this, park);
         }
     }

@@ -50,12 +50,8 @@ public final class SplitEngine implements Engine {
     final HandoffQueue<ActiveRequest> handoff;
     final AtomicInteger freeSlots;  // admitted requests at most: maxRunning
 
-    private final Object admission = new Object();
-    volatile boolean shuttingDown;
-    volatile long deadlineNanos;
+    final Lifecycle lifecycle = new Lifecycle();
     volatile boolean closed;
-    private final AtomicInteger outstanding = new AtomicInteger();
-    private final Object allEnded = new Object();
 
     final PrefillPool prefill;
     final DecodeWorker decode;
@@ -154,18 +150,15 @@ public final class SplitEngine implements Engine {
             throw reject(EngineException.Kind.INVALID_REQUEST, "the request needs " + pagesNeeded
                     + " KV pages of " + PAGE_SIZE + " positions; the cache holds " + kv.pages);
         }
-        synchronized (admission) {
-            if (shuttingDown) {
-                throw reject(EngineException.Kind.SHUTTING_DOWN, "the server is shutting down");
-            }
+        lifecycle.admit(n, metrics, () -> {
             if (metrics.waiting.get() + n > config.maxQueue()) {
                 throw reject(EngineException.Kind.OVERLOADED, "the queue is full (" + config.maxQueue()
                         + " requests waiting); retry later");
             }
+        }, () -> {
             metrics.waiting.addAndGet(n);
-            outstanding.addAndGet(n);
             prefill.inbox.add(r);
-        }
+        });
         prefill.wake();
         if (n == 1) {
             return r;
@@ -185,26 +178,14 @@ public final class SplitEngine implements Engine {
     }
 
     private EngineException.Rejected reject(EngineException.Kind kind, String message) {
-        metrics.rejected.increment();
-        return new EngineException.Rejected(kind, message);
+        return Lifecycle.reject(metrics, kind, message);
     }
 
     @Override
     public void shutdown(long graceMillis) throws InterruptedException {
-        long grace = Math.min(TimeUnit.MILLISECONDS.toNanos(Math.max(0, graceMillis)), Long.MAX_VALUE / 4);
-        synchronized (admission) {
-            long d = System.nanoTime() + grace;
-            if (!shuttingDown || d - deadlineNanos < 0) {
-                deadlineNanos = d;
-            }
-            shuttingDown = true;
-        }
+        lifecycle.beginShutdown(graceMillis);
         wakeAll();
-        synchronized (allEnded) {
-            while (outstanding.get() > 0) {
-                allEnded.wait();
-            }
-        }
+        lifecycle.awaitAllEnded();
     }
 
     @Override
@@ -226,12 +207,12 @@ public final class SplitEngine implements Engine {
 
     /** Whether shutdown has begun (new requests are refused). */
     boolean shuttingDown() {
-        return shuttingDown;
+        return lifecycle.shuttingDown();
     }
 
     /** Whether the shutdown grace has run out (everything still live is to be cancelled). */
     boolean graceOver() {
-        return shuttingDown && System.nanoTime() - deadlineNanos >= 0;
+        return lifecycle.graceOver();
     }
 
     /** KV pages held by requests now, in both caches (the {@code tandem_kv_blocks_used} gauge). */
@@ -396,10 +377,6 @@ public final class SplitEngine implements Engine {
             prefill.wake(); // a slot and pages are free: the head of the queue may be admitted
         }
         delivery.notifyEnd(r, reason, error);
-        if (outstanding.decrementAndGet() == 0) {
-            synchronized (allEnded) {
-                allEnded.notifyAll();
-            }
-        }
+        lifecycle.ended();
     }
 }
