@@ -25,14 +25,6 @@ public record Matrix(String name, Format format, MemorySegment data, int rows, i
         return new Matrix(t.name(), f, t.data(), rows, cols);
     }
 
-    /**
-     * {@code out[b * rows + r] = Σ_c W[r][c] · x[b * cols + c]} for {@code b < batch}: rows are split across
-     * the pool's threads; each thread streams its rows once for the whole batch.
-     */
-    public void matmul(Parallel pool, float[] x, int batch, float[] out) {
-        pool.forRange(rows, grain(pool), (start, end) -> format.matmul(data, 0, cols, start, end, x, batch, out, rows));
-    }
-
     /** Rows per partition unit: small enough to balance threads, a multiple that keeps ranges tidy. */
     public int grain(Parallel pool) {
         return Math.max(1, Math.min(64, rows / (4 * pool.threads())));
