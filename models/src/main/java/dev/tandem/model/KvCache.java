@@ -173,6 +173,57 @@ public final class KvCache {
         return floats * Float.BYTES;
     }
 
+    /** The element type of the stored rows, as named in the cluster handshake. */
+    public String kvType() {
+        return "f32";
+    }
+
+    /** Bytes {@link #exportPage} writes for {@code rows} positions of one layer: keys, then values. */
+    public int pageBytes(int rows) {
+        return 2 * rows * kvDim * Float.BYTES;
+    }
+
+    /**
+     * Writes the first {@code rows} positions of page {@code pageIndex} (of {@code seq}'s table) in
+     * {@code layer}: {@code rows × kvDim} keys, then as many values, as {@code out}'s byte order
+     * says. The inverse of {@link #importPage}. @return bytes written
+     */
+    public int exportPage(Sequence seq, int pageIndex, int layer, int rows, java.nio.ByteBuffer out) {
+        int at = checkPage(seq, pageIndex, rows);
+        int n = rows * kvDim;
+        out.asFloatBuffer().put(keys[layer], at, n).put(values[layer], at, n);
+        out.position(out.position() + 2 * n * Float.BYTES);
+        return 2 * n * Float.BYTES;
+    }
+
+    /** Reads what {@link #exportPage} wrote into page {@code pageIndex} of {@code seq} (reserved, owned by the caller). */
+    public void importPage(Sequence seq, int pageIndex, int layer, int rows, java.nio.ByteBuffer in) {
+        int at = checkPage(seq, pageIndex, rows);
+        int n = rows * kvDim;
+        in.asFloatBuffer().get(keys[layer], at, n).get(values[layer], at, n);
+        in.position(in.position() + 2 * n * Float.BYTES);
+    }
+
+    /**
+     * Sets the length of {@code seq}, whose positions were filled by {@link #importPage}. Its pages
+     * must hold that many positions.
+     */
+    public void setImportedLength(Sequence seq, int length) {
+        if (length < 0 || length > seq.pageCount * pageSize) {
+            throw new IllegalArgumentException("an imported length of " + length + " does not fit " + seq.pageCount
+                    + " pages of " + pageSize);
+        }
+        seq.length = length;
+    }
+
+    private int checkPage(Sequence seq, int pageIndex, int rows) {
+        if (pageIndex < 0 || pageIndex >= seq.pageCount || rows < 0 || rows > pageSize) {
+            throw new IllegalArgumentException("page " + pageIndex + " with " + rows + " rows is outside a table of "
+                    + seq.pageCount + " pages of " + pageSize);
+        }
+        return seq.pages[pageIndex] * pageSize * kvDim;
+    }
+
     /** Float offset of position {@code t}'s row for {@code seq}. */
     int rowOffset(Sequence seq, int t) {
         return (seq.pages[t / pageSize] * pageSize + t % pageSize) * kvDim;

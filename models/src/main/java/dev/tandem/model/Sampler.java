@@ -102,6 +102,15 @@ public final class Sampler {
     }
 
     /**
+     * Where the random stream stands: a sampler built with {@code params().withSeed(rngState())} and
+     * fed the same accepted tokens draws what this one would draw next (how a sequence's sampling
+     * moves to another process).
+     */
+    public long rngState() {
+        return state;
+    }
+
+    /**
      * Records a token of the sequence for the penalties: every prompt token, then every token
      * generated (whether sampled here or forced). A no-op when penalties are off.
      */

@@ -1,5 +1,10 @@
 package dev.tandem.cli;
 
+import dev.tandem.cluster.Cluster;
+import dev.tandem.cluster.RemoteEngine;
+import dev.tandem.engine.ModelInfo;
+import dev.tandem.engine.SplitEngine;
+
 import dev.tandem.engine.Engine;
 import dev.tandem.engine.EngineConfig;
 import dev.tandem.engine.EngineMode;
@@ -117,8 +122,40 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--io-threads", defaultValue = "2", paramLabel = "N", description = "Netty event loops (default: ${DEFAULT-VALUE}).")
     int ioThreads;
 
+    @Option(names = "--role", defaultValue = "all", paramLabel = "all|prefill|decode|router",
+            description = "all: one process does everything; prefill / decode: a cluster node (split engine + KV transfer on --kv-port); "
+                    + "router: the OpenAI front end placing requests on --prefill / --decode nodes (default: ${DEFAULT-VALUE}).")
+    String role;
+
+    @Option(names = "--kv-port", defaultValue = "9090", paramLabel = "N",
+            description = "Prefill and decode nodes: the cluster port (KV transfers, router connections); 0 picks a free one, shown in /health (default: ${DEFAULT-VALUE}).")
+    int kvPort;
+
+    @Option(names = "--prefill", paramLabel = "HOST:PORT", description = "Router: a prefill node's HTTP address (repeatable).")
+    List<String> prefillNodes = new ArrayList<>();
+
+    @Option(names = "--decode", paramLabel = "HOST:PORT", description = "Router: a decode node's HTTP address (repeatable).")
+    List<String> decodeNodes = new ArrayList<>();
+
+    @Option(names = "--prefill-dns", paramLabel = "NAME:PORT",
+            description = "Router: prefill nodes are every address NAME resolves to, HTTP on PORT (re-resolved every few seconds; repeatable).")
+    List<String> prefillDns = new ArrayList<>();
+
+    @Option(names = "--decode-dns", paramLabel = "NAME:PORT",
+            description = "Router: decode nodes are every address NAME resolves to, HTTP on PORT (repeatable).")
+    List<String> decodeDns = new ArrayList<>();
+
+    @Option(names = "--cluster-token", paramLabel = "TOKEN",
+            description = "The shared secret every cluster connection presents (default: env TANDEM_CLUSTER_TOKEN). Required for roles other than all.")
+    String clusterToken;
+
+    @Option(names = "--insecure-no-token", description = "Run a cluster role without a token (any client reaching the kv port is accepted).")
+    boolean insecureNoToken;
+
     @Spec
     CommandSpec spec;
+
+    private volatile Cluster.Role clusterRole;
 
     private final CountDownLatch stopped = new CountDownLatch(1);
 
@@ -142,6 +179,33 @@ final class ServeCommand implements Callable<Integer> {
         check(decodeThreads >= 1 && decodeThreads <= 1024, "--decode-threads must be between 1 and 1024, not " + decodeThreads);
         for (int cpu : decodeCpus) {
             check(cpu >= 0, "--decode-cpus must list CPU numbers (0 and up), not " + cpu);
+        }
+        check(List.of("all", "prefill", "decode", "router").contains(role), "--role must be all, prefill, decode or router, not " + role);
+        check(kvPort >= 0 && kvPort <= 65535, "--kv-port must be between 0 and 65535, not " + kvPort);
+        if (clusterToken == null) {
+            clusterToken = System.getenv("TANDEM_CLUSTER_TOKEN");
+        }
+        if (!role.equals("all")) {
+            check(clusterToken != null && !clusterToken.isEmpty() || insecureNoToken, "--role " + role
+                    + " needs --cluster-token (or env TANDEM_CLUSTER_TOKEN), or --insecure-no-token");
+            check(!role.equals("prefill") && !role.equals("decode") || mode.equals("split"), "--role " + role + " needs --mode split");
+        }
+        if (clusterToken == null) {
+            clusterToken = "";
+        }
+        if (role.equals("router")) {
+            check(!prefillNodes.isEmpty() || !prefillDns.isEmpty(), "--role router needs --prefill HOST:PORT or --prefill-dns NAME:PORT");
+            check(!decodeNodes.isEmpty() || !decodeDns.isEmpty(), "--role router needs --decode HOST:PORT or --decode-dns NAME:PORT");
+            for (String a : concat(prefillNodes, decodeNodes, prefillDns, decodeDns)) {
+                int i = a.lastIndexOf(':');
+                boolean ok = i > 0;
+                try {
+                    ok &= Integer.parseInt(a.substring(i + 1)) > 0;
+                } catch (RuntimeException e) {
+                    ok = false;
+                }
+                check(ok, "'" + a + "' is not HOST:PORT");
+            }
         }
         for (String k : apiKeys) {
             check(!k.isBlank(), "--api-key must not be empty");
@@ -198,12 +262,51 @@ final class ServeCommand implements Callable<Integer> {
         }
         EngineMode engineMode = mode.equals("split") ? EngineMode.SPLIT : EngineMode.COLOCATED;
         SplitConfig split = new SplitConfig(prefillThreads, decodeThreads, decodeCpus, KvMigration.Strategy.parse(kvMigration));
+        if (role.equals("router")) {
+            String hash = Cluster.modelIdentity(m.file());
+            RemoteEngine router = Cluster.router(new ModelInfo(id, context, tok, template), hash, clusterToken,
+                    prefillNodes, decodeNodes, prefillDns, decodeDns);
+            err.println("tandem: router for model " + hash + " over prefill " + concat(prefillNodes, prefillDns) + ", decode "
+                    + concat(decodeNodes, decodeDns));
+            running.server.healthDetails(() -> Cluster.routerHealth(router));
+            running.engine = router;
+            running.server.ready(router);
+            return;
+        }
         Engine engine = Engines.create(engineMode, m, tok, template, ec, split, registry);
+        if (role.equals("prefill") || role.equals("decode")) {
+            String hash = Cluster.modelIdentity(m.file());
+            try {
+                clusterRole = role.equals("prefill") ? Cluster.prefill((SplitEngine) engine, hash, clusterToken, host, kvPort)
+                        : Cluster.decode((SplitEngine) engine, hash, clusterToken, host, kvPort);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                engine.close();
+                throw new IllegalStateException("interrupted while starting the cluster listener");
+            } catch (RuntimeException e) {
+                engine.close();
+                throw new IllegalStateException("cannot listen for the cluster on " + host + ":" + kvPort + ": " + Errors.oneLine(e), e);
+            }
+            err.println("tandem: cluster " + role + " node, model " + hash + ", kv port " + clusterRole.kvPort());
+            Cluster.Role r = clusterRole;
+            running.server.healthDetails(r::health);
+        } else {
+            running.server.healthDetails(() -> java.util.Map.of("role", "all"));
+        }
         err.println("tandem: engine " + mode + (engineMode == EngineMode.SPLIT
                 ? " (prefill " + prefillThreads + " threads, decode " + decodeThreads + " threads" + (decodeCpus.isEmpty() ? "" : " on CPUs " + decodeCpus)
                 + ", migration " + kvMigration + ")" : " (" + nThreads + " threads)"));
         running.engine = engine;
         running.server.ready(engine);
+    }
+
+    @SafeVarargs
+    private static List<String> concat(List<String>... lists) {
+        List<String> all = new ArrayList<>();
+        for (List<String> l : lists) {
+            all.addAll(l);
+        }
+        return all;
     }
 
     static String stripGguf(String name) {
@@ -239,6 +342,10 @@ final class ServeCommand implements Callable<Integer> {
                 }
                 server.awaitIdle(2_000);
                 server.close();
+                Cluster.Role cr = clusterRole;
+                if (cr != null) {
+                    cr.close();
+                }
                 if (e != null) {
                     e.close();
                 }

@@ -40,6 +40,8 @@ final class ActiveRequest implements RequestHandle {
     long prefillStartNanos;
     long migrationStartNanos;    // split engine
     boolean holdsSlot;           // split engine: counted in the running slots
+    SequenceExport export;       // split engine, cluster prefill node: ship the sequence there instead of decoding here; else null
+    SequenceImport imported;     // split engine, cluster decode node: the prompt's K/V come from another node; else null
     long lastTokenNanos;
     boolean ended;
 

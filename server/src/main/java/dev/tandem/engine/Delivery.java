@@ -38,8 +38,22 @@ final class Delivery {
         Logprobs lp;
         try {
             tok = r.sampler.sample(logits, offset, sampleVocab);
-            r.sampler.accept(tok);
             lp = r.request.logprobs() ? r.logprobs(logits, offset, sampleVocab, tok) : null;
+        } catch (RuntimeException e) {
+            ending.end(r, null, internal("sampling failed", e));
+            return;
+        }
+        deliverGiven(r, tok, lp, now);
+    }
+
+    /**
+     * Hands on token {@code tok} of {@code r}, already chosen (by {@link #deliver}, or sampled on
+     * another node of a cluster), with its log-probabilities {@code lp} (null when not asked for):
+     * the sampler accepts it, then as {@link #deliver}.
+     */
+    void deliverGiven(ActiveRequest r, int tok, Logprobs lp, long now) {
+        try {
+            r.sampler.accept(tok);
             r.take(tok, tokenizer);
         } catch (RuntimeException e) {
             ending.end(r, null, internal("sampling or decoding text failed", e));

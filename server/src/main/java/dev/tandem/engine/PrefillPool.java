@@ -171,7 +171,8 @@ final class PrefillPool {
         }
         reapCancelled();
         admit();
-        boolean worked = prefillOneStep();
+        boolean worked = adoptImports();
+        worked |= prefillOneStep();
         if (!worked && inbox.isEmpty()) { // idle, or waiting for a slot or pages (an ending request wakes us)
             long park = SplitEngine.IDLE_PARK_NANOS;
             park = e.lifecycle.boundPark(park);
@@ -265,6 +266,9 @@ final class PrefillPool {
             if (budget == 0 || k == stepReq.length) {
                 break;
             }
+            if (r.imported != null) { // its prompt is prefilled on another node (adoptImports)
+                continue;
+            }
             int n = Math.min(budget, r.prompt.length - r.prefilled);
             if (r.prefilled == 0) {
                 r.prefillStartNanos = System.nanoTime();
@@ -356,6 +360,70 @@ final class PrefillPool {
 
     private void firstTokenAndMigrateOne(ActiveRequest r, int offset, long now) {
         e.deliver(r, logits, offset, now);
+        if (r.export != null) {
+            exportSequence(r);
+            return;
+        }
+        migrate(r);
+    }
+
+    /** Cluster prefill node: the sequence (or, when the first token ended it, only that token) goes to another node; it ends here. */
+    private void exportSequence(ActiveRequest r) {
+        try {
+            r.export.export(r.seqKv, r.ended ? null : r.seq, r.ended ? 0 : r.sampler.rngState());
+        } catch (RuntimeException x) {
+            e.end(r, null, SplitEngine.internal("sending the sequence to the decode node failed", x));
+            return;
+        }
+        e.end(r, FinishReason.STOP, null);
+    }
+
+    /**
+     * Cluster decode node: requests admitted whose K/V come from another node. Each one whose
+     * transfer failed ends with that error; each one that arrived gets its K/V written into its
+     * reserved pages, its sampler rebuilt, its first token delivered, and migrates to the decode worker.
+     *
+     * @return whether any was adopted or ended
+     */
+    private boolean adoptImports() {
+        boolean any = false;
+        for (Iterator<ActiveRequest> it = prefilling.iterator(); it.hasNext(); ) {
+            ActiveRequest r = it.next();
+            SequenceImport in = r.imported;
+            if (in == null) {
+                continue;
+            }
+            String failure = in.failure();
+            if (failure == null && !in.arrived()) {
+                continue;
+            }
+            it.remove();
+            any = true;
+            if (failure != null) {
+                e.end(r, null, new EngineException(EngineException.Kind.INTERNAL, failure));
+                continue;
+            }
+            long now = System.nanoTime();
+            try {
+                r.prefillStartNanos = now;
+                in.writeInto(r.seqKv, r.seq);
+                r.prefilled = r.prompt.length;
+                r.sampler = new Sampler(r.request.sampling().withSeed(in.rngState()), e.vocab);
+                for (int t : r.prompt) {
+                    r.sampler.accept(t);
+                }
+            } catch (RuntimeException x) {
+                e.end(r, null, SplitEngine.internal("adopting the transferred sequence failed", x));
+                continue;
+            }
+            e.deliverGiven(r, in.firstToken(), in.firstLogprobs(), now);
+            migrate(r);
+        }
+        return any;
+    }
+
+    /** After its first token: the request's sequence migrates to the decode worker (unless it has ended). */
+    private void migrate(ActiveRequest r) {
         if (r.ended) {
             return;
         }

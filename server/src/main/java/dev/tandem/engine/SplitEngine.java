@@ -118,6 +118,50 @@ public final class SplitEngine implements Engine {
      *         exceeds {@code maxRunning} (400)
      */
     public RequestHandle submit(GenerationRequest request, List<TokenSink> sinks) {
+        return submit(request, sinks, null, null);
+    }
+
+    /**
+     * Cluster prefill node: admits and prefills {@code request} as {@link #submit(GenerationRequest, TokenSink)},
+     * delivers its first token to {@code sink}, then hands the sequence to {@code export} instead of
+     * the local decode worker and ends it here ({@code onFinish(STOP)} after the export; the
+     * decode node continues it).
+     */
+    public RequestHandle submitExport(GenerationRequest request, TokenSink sink, SequenceExport export) {
+        return submit(request, List.of(Objects.requireNonNull(sink, "sink")), Objects.requireNonNull(export, "export"), null);
+    }
+
+    /**
+     * Cluster decode node: admits {@code request} as {@link #submit(GenerationRequest, TokenSink)}
+     * (slot and pages reserved, or a rejection), then waits, without prefilling, for its K/V and
+     * first token to arrive through {@code imported} (call {@link #importArrived()} when they have).
+     */
+    public RequestHandle submitImport(GenerationRequest request, TokenSink sink, SequenceImport imported) {
+        return submit(request, List.of(Objects.requireNonNull(sink, "sink")), null, Objects.requireNonNull(imported, "imported"));
+    }
+
+    /** A {@link SequenceImport} has arrived (or failed): wakes the thread that adopts it. */
+    public void importArrived() {
+        prefill.wake();
+    }
+
+    /** The decode-side KV cache's page size, layers, row width and element type (for the cluster handshake), and free pages. */
+    public KvCache decodeKv() {
+        return migration.decodeKv;
+    }
+
+    /** Sequences in the last decode step. */
+    public int batchSize() {
+        return metrics.batchSize.get();
+    }
+
+    /** Requests accepted and not yet admitted. */
+    public int waitingCount() {
+        return metrics.waiting.get();
+    }
+
+    private RequestHandle submit(GenerationRequest request, List<TokenSink> sinks, SequenceExport export,
+                                 SequenceImport imported) {
         Objects.requireNonNull(request, "request");
         int n = sinks.size();
         if (n < 1) {
@@ -141,6 +185,8 @@ public final class SplitEngine implements Engine {
             members[i] = new ActiveRequest(ri, Objects.requireNonNull(sinks.get(i), "sink"), maxTokens, now, this::wakeAll);
         }
         ActiveRequest r = members[0];
+        r.export = export;
+        r.imported = imported;
         if (n > 1) {
             r.followers = java.util.Arrays.copyOfRange(members, 1, n);
         }
@@ -340,6 +386,11 @@ public final class SplitEngine implements Engine {
             migration.decodeKv.release(r.spare);
             r.spare = null;
         }
+    }
+
+    /** Hands on a token of {@code r} chosen elsewhere (see {@link Delivery#deliverGiven}). Called by the request's owner. */
+    void deliverGiven(ActiveRequest r, int tok, Logprobs lp, long now) {
+        delivery.deliverGiven(r, tok, lp, now);
     }
 
     /** Samples the next token of {@code r} from {@code logits[offset ..]} and hands it on (see {@link Delivery#deliver}). Called by the request's owner. */

@@ -122,6 +122,12 @@ final class ApiHandler extends ChannelInboundHandlerAdapter {
         }
         var o = Json.object();
         o.put("status", "ok");
+        var details = state.healthDetails;
+        if (details != null) {
+            for (var e : details.get().entrySet()) {
+                o.putPOJO(e.getKey(), e.getValue());
+            }
+        }
         Responses.json(ctx.channel(), state, ex, 200, o);
         next();
     }

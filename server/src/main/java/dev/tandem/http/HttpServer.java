@@ -113,6 +113,11 @@ public final class HttpServer implements AutoCloseable {
         state.ready(engine);
     }
 
+    /** Adds {@code details}' fields to every {@code GET /health} answer (a cluster node's role, load and kv port). */
+    public void healthDetails(java.util.function.Supplier<java.util.Map<String, Object>> details) {
+        state.healthDetails = details;
+    }
+
     /** Stops accepting connections; requests already being answered continue, new ones on open connections get 503. */
     public void beginShutdown() {
         state.beginShutdown();

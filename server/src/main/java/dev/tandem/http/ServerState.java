@@ -18,6 +18,8 @@ final class ServerState {
     final ExecutorService prep;
     private volatile Engine engine;
     private volatile boolean shuttingDown;
+    /** Extra {@code /health} fields (a cluster node's role and load), or null. */
+    volatile java.util.function.Supplier<java.util.Map<String, Object>> healthDetails;
 
     ServerState(ServerConfig config, PrometheusMeterRegistry registry, Consumer<String> log, ExecutorService prep) {
         this.config = config;
