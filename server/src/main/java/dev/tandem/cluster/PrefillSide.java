@@ -175,7 +175,7 @@ final class PrefillSide implements FrameHandler {
 
         @Override
         public void onFinish(FinishReason reason, Usage usage) {
-            if (!shipped) {
+            if (reason == FinishReason.CANCELLED && !shipped) { // STOP / LENGTH at the first token: the export follows
                 jobs.remove(id);
                 Replies.error(router, id, EngineException.Kind.SHUTTING_DOWN, "the prefill node cancelled the request before its first token");
             }

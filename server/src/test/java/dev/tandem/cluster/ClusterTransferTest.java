@@ -1,0 +1,131 @@
+package dev.tandem.cluster;
+
+import dev.tandem.engine.FinishReason;
+import dev.tandem.engine.GenerationRequest;
+import dev.tandem.engine.SplitEngine;
+import dev.tandem.model.Model;
+import dev.tandem.tokenizer.Tokenizers;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * In one JVM over loopback TCP: a router, two prefill nodes and one decode node give the same
+ * tokens, text and log-probabilities (bit for bit) as a local split engine; every node's KV pages
+ * return to the pool; a prefill node that dies is routed around.
+ */
+class ClusterTransferTest {
+    @TempDir
+    static Path dir;
+    static Model model;
+    static SplitEngine local;
+    static ClusterFixture.Node p1, p2, d1;
+    static RemoteEngine router;
+
+    @BeforeAll
+    static void start() throws Exception {
+        model = Model.load(ClusterFixture.makeModel(dir, "tiny.gguf", 7L));
+        local = ClusterFixture.engine(model, Tokenizers.fromGguf(model.file()));
+        p1 = ClusterFixture.Node.start(model, true);
+        p2 = ClusterFixture.Node.start(model, true);
+        d1 = ClusterFixture.Node.start(model, false);
+        router = ClusterFixture.router(model, List.of(p1, p2), List.of(d1));
+        ClusterFixture.awaitNodes(router, 2, 1);
+    }
+
+    @AfterAll
+    static void stop() {
+        for (AutoCloseable c : new AutoCloseable[] {router, p1, p2, d1, local}) {
+            try {
+                if (c != null) {
+                    c.close();
+                }
+            } catch (Exception e) {
+                // closing what is left
+            }
+        }
+        if (model != null) {
+            model.close();
+        }
+    }
+
+    private static String run(dev.tandem.engine.Engine e, GenerationRequest r) throws Exception {
+        CollectingSink s = new CollectingSink();
+        e.submit(r, s);
+        s.await(30);
+        assertEquals(1, s.terminalCalls, "terminal calls");
+        return s.transcript();
+    }
+
+    @Test
+    void greedyAndSampledRequestsMatchTheLocalEngineBitForBit() throws Exception {
+        List<GenerationRequest> requests = new ArrayList<>();
+        requests.add(ClusterFixture.greedy(ClusterFixture.prompt(5, 1), 12));
+        requests.add(ClusterFixture.greedy(ClusterFixture.prompt(37, 2), 20));   // 3 pages, the last partial
+        requests.add(ClusterFixture.greedy(ClusterFixture.prompt(130, 3), 9));   // longer than one prefill chunk
+        requests.add(ClusterFixture.sampled(ClusterFixture.prompt(23, 4), 16, 99L)); // the sampler's stream moves across
+        requests.add(ClusterFixture.greedy(ClusterFixture.prompt(9, 5), 1));     // ends with its first token: nothing to ship
+        for (GenerationRequest r : requests) {
+            String want = run(local, r);
+            String got = run(router, r);
+            assertEquals(want, got, "prompt of " + r.promptTokens().length + " tokens, max " + r.maxTokens() + ", sampling " + r.sampling());
+            assertTrue(got.contains("end " + (r.maxTokens() == 1 ? FinishReason.LENGTH : FinishReason.LENGTH)), got);
+        }
+        awaitPagesFree(d1);
+        awaitPagesFree(p1);
+        awaitPagesFree(p2);
+    }
+
+    @Test
+    void concurrentRequestsAllComplete() throws Exception {
+        List<CollectingSink> sinks = new ArrayList<>();
+        List<String> want = new ArrayList<>();
+        for (int i = 0; i < 6; i++) {
+            GenerationRequest r = ClusterFixture.greedy(ClusterFixture.prompt(10 + 7 * i, 100 + i), 8);
+            want.add(run(local, r));
+            CollectingSink s = new CollectingSink();
+            router.submit(r, s);
+            sinks.add(s);
+        }
+        for (int i = 0; i < sinks.size(); i++) {
+            sinks.get(i).await(30);
+            assertEquals(want.get(i), sinks.get(i).transcript(), "request " + i);
+        }
+        awaitPagesFree(d1);
+    }
+
+    @Test
+    void cancellingThroughTheRouterEndsTheRequestEverywhere() throws Exception {
+        CollectingSink s = new CollectingSink();
+        var h = router.submit(ClusterFixture.greedy(ClusterFixture.prompt(20, 7), 200), s);
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (s.tokens.size() < 2 && System.nanoTime() < deadline) {
+            Thread.sleep(2);
+        }
+        h.cancel();
+        s.await(10);
+        assertNull(s.error, "error");
+        assertEquals(FinishReason.CANCELLED, s.reason, s.transcript());
+        awaitPagesFree(d1);
+    }
+
+    static void awaitPagesFree(ClusterFixture.Node n) throws InterruptedException {
+        var kv = n.engine().decodeKv();
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        while (kv.freePages() != kv.pages && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        assertEquals(kv.pages, kv.freePages(), "free KV pages on " + n.role().health());
+        assertNotNull(n.role().health().get("kv_port"));
+    }
+}
