@@ -65,11 +65,7 @@ final class DecodeSide implements FrameHandler {
                     nack(ch, id, "no request " + id + " is registered here (cancelled, or never registered)");
                     return;
                 }
-                int promptLength = b.readInt(), first = b.readInt();
-                Logprobs lp = Wire.readLogprobs(b);
-                long rng = b.readLong();
-                int pages = b.readInt();
-                String why = r.pending.begin(ch, promptLength, first, lp, rng, pages);
+                String why = r.pending.begin(ch, b.readInt(), b.readInt());
                 if (why != null) {
                     nack(ch, id, why);
                 }
@@ -93,7 +89,9 @@ final class DecodeSide implements FrameHandler {
                 if (r == null || r.pending.failure() != null) {
                     return;
                 }
-                String why = r.pending.end(ch);
+                int first = b.readInt();
+                Logprobs lp = Wire.readLogprobs(b);
+                String why = r.pending.end(ch, first, lp, b.readLong(), b.readBoolean());
                 if (why != null) {
                     nack(ch, id, why);
                     return;

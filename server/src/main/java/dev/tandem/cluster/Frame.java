@@ -24,9 +24,9 @@ import java.nio.charset.StandardCharsets;
  *   FINISH     id, reason, prompt tokens, completion tokens
  *   ERROR      id, kind, message                 node → router (the request failed or was refused)
  *   SHIPPED    id                                prefill → router: the sequence is written to the decode node
- *   SEQ_BEGIN  id, prompt length, first token, logprobs, rng state, pages   prefill → decode
- *   KV_PAGE    id, layer, page, rows, crc32c, bytes (rows keys, then rows values, kv type elements)
- *   SEQ_END    id
+ *   SEQ_BEGIN  id, prompt length, pages         prefill → decode (when the first chunk is computed)
+ *   KV_PAGE    id, layer, page, rows, crc32c, bytes (rows keys, then rows values, kv type elements, little-endian)
+ *   SEQ_END    id, first token, logprobs, rng state, complete (false: the first token ended the request)
  *   SEQ_ACK    id / SEQ_NACK id, reason          decode → prefill
  * </pre>
  */

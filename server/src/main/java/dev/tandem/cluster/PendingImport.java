@@ -13,7 +13,7 @@ import java.util.zip.CRC32C;
 
 /**
  * A sequence on its way to this decode node: SEQ_BEGIN, then one KV_PAGE per (layer, page) in
- * any order, each checked (bounds, size, CRC32C), then SEQ_END. Filled on the connection's event
+ * any order, each checked (bounds, size, CRC32C), then SEQ_END with the first token. Filled on the connection's event
  * loop; {@link #arrived} (volatile) publishes it to the engine's prefill thread. A transfer from a
  * prefill node that dies midway is discarded ({@link #sourceLost}) and may start again from another.
  */
@@ -24,7 +24,7 @@ final class PendingImport implements SequenceImport {
     private int firstToken;
     private Logprobs firstLogprobs;
     private long rngState;
-    private int pageCount;        // pages of the prompt shipped (0 when the first token ended the request)
+    private int pageCount;        // pages of the prompt (0 once the first token ended the request)
     private byte[][] pages;       // [layers * pageCount] layer-major: keys then values, little-endian
     private int received;
     private volatile boolean arrived;
@@ -38,22 +38,19 @@ final class PendingImport implements SequenceImport {
         this.shape = shape;
     }
 
-    /** @return null, or why the frame is refused */
-    synchronized String begin(Channel ch, int promptLength, int firstToken, Logprobs lp, long rngState, int pageCount) {
+    /** SEQ_BEGIN. @return null, or why the frame is refused */
+    synchronized String begin(Channel ch, int promptLength, int pageCount) {
         if (arrived) {
             return "the sequence has already arrived";
         }
-        if (promptLength != this.promptLength && !(promptLength == -1 && pageCount == 0)) {
+        if (promptLength != this.promptLength) {
             return "the sequence has " + promptLength + " prompt positions; the registered request has " + this.promptLength;
         }
         int full = (promptLength + shape.pageSize() - 1) / shape.pageSize();
-        if (pageCount != 0 && pageCount != full) {
-            return pageCount + " pages announced for " + promptLength + " positions (expected " + full + " or 0)";
+        if (pageCount != full) {
+            return pageCount + " pages announced for " + promptLength + " positions in pages of " + shape.pageSize();
         }
         this.source = ch;
-        this.firstToken = firstToken;
-        this.firstLogprobs = lp;
-        this.rngState = rngState;
         this.pageCount = pageCount;
         this.pages = new byte[shape.layers() * pageCount][];
         this.received = 0;
@@ -91,13 +88,25 @@ final class PendingImport implements SequenceImport {
         return null;
     }
 
-    /** SEQ_END. @return null when the whole sequence is here (now published), else what is missing */
-    synchronized String end(Channel ch) {
+    /**
+     * SEQ_END with the first token and the sampler's state. {@code complete} false: the first token
+     * ended the request, the pages are not needed (and are dropped).
+     *
+     * @return null when the sequence is here (now published), else what is missing
+     */
+    synchronized String end(Channel ch, int firstToken, Logprobs lp, long rngState, boolean complete) {
         if (ch != source || pages == null) {
             return "SEQ_END before SEQ_BEGIN";
         }
-        if (received != pages.length) {
+        if (complete && received != pages.length) {
             return "SEQ_END after " + received + " of " + pages.length + " KV pages";
+        }
+        this.firstToken = firstToken;
+        this.firstLogprobs = lp;
+        this.rngState = rngState;
+        if (!complete) {
+            pageCount = 0;
+            pages = new byte[0][];
         }
         arrived = true;
         return null;

@@ -10,6 +10,7 @@ import dev.tandem.engine.TokenSink;
 import dev.tandem.engine.Usage;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.EventLoopGroup;
 
 import java.util.Map;
@@ -19,7 +20,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * A prefill node's side of the protocol. A router sends PREFILL (request, and the decode node's
  * kv address); this node connects to that decode node (once per address, with the handshake),
  * admits the request to its split engine, prefills it and samples the first token, then ships
- * the sequence ({@link KvShipper}) and tells the router SHIPPED; the request then ends here. A
+ * the sequence ({@link KvShipper}: whole pages after each prefill chunk, the rest with the first
+ * token) and tells the router SHIPPED; the request then ends here. A
  * refusal (queue full, …), a failure, or a NACK from the decode node goes to the router as ERROR,
  * so it can try another prefill node. A router connection that closes cancels its requests.
  */
@@ -83,7 +85,7 @@ final class PrefillSide implements FrameHandler {
                 Replies.error(router, id, EngineException.Kind.INTERNAL, rootMessage(failure));
                 return;
             }
-            KvShipper shipper = new KvShipper(peer.channel(), router, id);
+            KvShipper shipper = new KvShipper(new KvStream(peer.channel(), id, request.promptTokens().length, engine.decodeKv().pageSize), router, id);
             try {
                 job.handle = engine.submitExport(request, shipper, shipper);
             } catch (EngineException e) {
@@ -137,15 +139,15 @@ final class PrefillSide implements FrameHandler {
      * router) and its export (it writes the sequence to the decode node, on the prefill thread).
      */
     private final class KvShipper implements TokenSink, dev.tandem.engine.SequenceExport {
-        private final Channel decode;
+        private final KvStream stream;
         private final Channel router;
         private final long id;
         private int firstToken = -1;
         private Logprobs firstLogprobs;
         private boolean shipped;
 
-        KvShipper(Channel decode, Channel router, long id) {
-            this.decode = decode;
+        KvShipper(KvStream stream, Channel router, long id) {
+            this.stream = stream;
             this.router = router;
             this.id = id;
         }
@@ -161,7 +163,19 @@ final class PrefillSide implements FrameHandler {
             if (firstToken < 0) {
                 return; // no token: the request failed, and onError tells the router
             }
-            KvFrames.send(decode, id, kv, seq, firstToken, firstLogprobs, rngState).addListener(f -> {
+            ChannelFuture sent;
+            try {
+                if (seq != null) {
+                    stream.pagesThrough(kv, seq, seq.length());
+                }
+                sent = stream.end(firstToken, firstLogprobs, rngState, seq != null);
+            } catch (RuntimeException x) { // the request may have ended here already (its first token): tell the router now
+                if (jobs.remove(id) != null) {
+                    Replies.error(router, id, EngineException.Kind.INTERNAL, "sending the sequence failed: " + x);
+                }
+                throw x;
+            }
+            sent.addListener(f -> {
                 if (!f.isSuccess()) {
                     Job j = jobs.remove(id);
                     if (j != null) {
@@ -171,6 +185,11 @@ final class PrefillSide implements FrameHandler {
             });
             shipped = true;
             Replies.idOnly(router, Frame.SHIPPED, id);
+        }
+
+        @Override
+        public void progress(dev.tandem.model.KvCache kv, dev.tandem.model.Sequence seq) {
+            stream.pagesThrough(kv, seq, seq.length());
         }
 
         @Override

@@ -305,6 +305,7 @@ final class PrefillPool {
             unfinished |= !stepLast[i];
         }
         if (unfinished) {
+            exportProgress(k);
             Runnable hook = afterChunk;
             if (hook != null) {
                 hook.run();
@@ -319,6 +320,21 @@ final class PrefillPool {
         }
         clearStep(k);
         return true;
+    }
+
+    /** Cluster prefill node: each unfinished prompt of the step that is shipped elsewhere may send what is computed so far. */
+    private void exportProgress(int k) {
+        for (int i = 0; i < k; i++) {
+            ActiveRequest r = stepReq[i];
+            if (!stepLast[i] && r.export != null) {
+                try {
+                    r.export.progress(r.seqKv, r.seq);
+                } catch (RuntimeException x) {
+                    prefilling.remove(r);
+                    e.end(r, null, SplitEngine.internal("sending the sequence to the decode node failed", x));
+                }
+            }
+        }
     }
 
     private void clearStep(int k) {

@@ -19,4 +19,14 @@ public interface SequenceExport {
      * @throws RuntimeException when the sequence cannot be shipped; the request then fails
      */
     void export(KvCache kv, Sequence seq, long rngState);
+
+    /**
+     * Prefill thread, after a chunk that leaves the prompt unfinished: {@code seq.length()}
+     * positions are computed and will not change, so they may be shipped now, overlapping the
+     * transfer with the rest of the prefill. The default ships nothing early.
+     *
+     * @throws RuntimeException when shipping fails; the request then fails
+     */
+    default void progress(KvCache kv, Sequence seq) {
+    }
 }

@@ -111,10 +111,10 @@ class ClusterProtocolTest {
         assertTrue(e.getMessage().contains("0x12345678"), e.getMessage());
     }
 
-    /** The frames KvFrames writes for a sequence of {@code length} positions with seeded K/V. */
+    /** The frames a KvStream writes for a whole sequence with seeded K/V. */
     private static List<ByteBuf> shipped(KvCache kv, Sequence s) {
         EmbeddedChannel ch = new EmbeddedChannel();
-        KvFrames.send(ch, 42L, kv, s, 17, null, 1234L);
+        new KvStream(ch, 42L, s.length(), 16).sendAll(kv, s, 17, null, 1234L);
         List<ByteBuf> out = new ArrayList<>();
         for (ByteBuf b; (b = ch.readOutbound()) != null; ) {
             out.add(b);
@@ -149,9 +149,9 @@ class ClusterProtocolTest {
             long id = b.readLong();
             assertEquals(42L, id);
             String why = switch (type) {
-                case Frame.SEQ_BEGIN -> in.begin(ch, b.readInt(), b.readInt(), Wire.readLogprobs(b), b.readLong(), b.readInt());
+                case Frame.SEQ_BEGIN -> in.begin(ch, b.readInt(), b.readInt());
                 case Frame.KV_PAGE -> in.page(ch, b);
-                case Frame.SEQ_END -> in.end(ch);
+                case Frame.SEQ_END -> in.end(ch, b.readInt(), Wire.readLogprobs(b), b.readLong(), b.readBoolean());
                 default -> "unexpected " + Frame.typeName(type);
             };
             if (why != null) {
@@ -187,6 +187,27 @@ class ClusterProtocolTest {
                 assertEquals(x.flip(), y.flip(), "layer " + l + " page " + p);
             }
         }
+    }
+
+    @Test
+    void pagesGoOutAsTheyBecomeFinalAndEachOnlyOnce() {
+        Sequence src = new Sequence(128, 16);
+        KvCache a = filled(src, 37);
+        EmbeddedChannel ch = new EmbeddedChannel();
+        KvStream stream = new KvStream(ch, 42L, 37, 16);
+        assertEquals(0, stream.pagesThrough(a, src, 15), "no page is whole after 15 positions");
+        assertEquals(2L * a.layers * a.pageBytes(16), stream.pagesThrough(a, src, 33), "pages 0 and 1 of every layer after 33 positions");
+        assertEquals((long) a.layers * a.pageBytes(5), stream.pagesThrough(a, src, 37), "the last, partial page once the prompt is whole");
+        assertEquals(0, stream.pagesThrough(a, src, 37), "nothing twice");
+        List<ByteBuf> frames = new ArrayList<>();
+        stream.end(3, null, 9L, true);
+        for (ByteBuf b; (b = ch.readOutbound()) != null; ) {
+            frames.add(b);
+        }
+        assertEquals(2 + a.layers * 3, frames.size(), "SEQ_BEGIN, 3 pages per layer, SEQ_END");
+        PendingImport in = new PendingImport(37, new PendingImport.KvShape(a.layers, a.kvDim, 16));
+        assertNull(receive(in, frames, new EmbeddedChannel()));
+        assertTrue(in.arrived());
     }
 
     @Test

@@ -124,9 +124,9 @@ public final class TransferProbe {
             public void frame(Channel ch, int type, ByteBuf b) {
                 b.readLong();
                 String why = switch (type) {
-                    case Frame.SEQ_BEGIN -> current[0].begin(ch, b.readInt(), b.readInt(), Wire.readLogprobs(b), b.readLong(), b.readInt());
+                    case Frame.SEQ_BEGIN -> current[0].begin(ch, b.readInt(), b.readInt());
                     case Frame.KV_PAGE -> current[0].page(ch, b);
-                    case Frame.SEQ_END -> current[0].end(ch);
+                    case Frame.SEQ_END -> current[0].end(ch, b.readInt(), Wire.readLogprobs(b), b.readLong(), b.readBoolean());
                     default -> "unexpected " + Frame.typeName(type);
                 };
                 if (why != null) {
@@ -148,7 +148,7 @@ public final class TransferProbe {
                 current[0] = new PendingImport(n, shape);
                 arrived[0] = new CompletableFuture<>();
                 long t0 = System.nanoTime();
-                KvFrames.send(peer.channel(), i, kv, s, 0, null, 0);
+                new KvStream(peer.channel(), i, n, 16).sendAll(kv, s, 0, null, 0);
                 arrived[0].get(60, TimeUnit.SECONDS);
                 gbps[i] = bytes / (double) (System.nanoTime() - t0);
             }
