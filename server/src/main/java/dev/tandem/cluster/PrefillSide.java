@@ -36,6 +36,7 @@ final class PrefillSide implements FrameHandler {
     private static final class Job {
         final Channel router;
         volatile RequestHandle handle;
+        volatile Channel decode;   // the decode node's connection it ships over, once known
 
         Job(Channel router) {
             this.router = router;
@@ -85,6 +86,7 @@ final class PrefillSide implements FrameHandler {
                 Replies.error(router, id, EngineException.Kind.INTERNAL, rootMessage(failure));
                 return;
             }
+            job.decode = peer.channel();
             KvShipper shipper = new KvShipper(new KvStream(peer.channel(), id, request.promptTokens().length, engine.decodeKv().pageSize), router, id);
             try {
                 job.handle = engine.submitExport(request, shipper, shipper);
@@ -130,7 +132,17 @@ final class PrefillSide implements FrameHandler {
 
         @Override
         public void closed(Channel ch) {
-            // Jobs shipped over it and not yet acknowledged: the router hears of the decode node's loss itself.
+            // The router hears of the decode node's loss itself; here its jobs are forgotten, and one
+            // still prefilling is cancelled (there is no one to ship it to).
+            for (var it = jobs.values().iterator(); it.hasNext(); ) {
+                Job j = it.next();
+                if (j.decode == ch) {
+                    it.remove();
+                    if (j.handle != null) {
+                        j.handle.cancel();
+                    }
+                }
+            }
         }
     }
 

@@ -119,6 +119,24 @@ class ClusterTransferTest {
         awaitPagesFree(d1);
     }
 
+    @Test
+    void nodesFoundThroughADnsNameServeTheSameAnswers() throws Exception {
+        // "localhost" stands in for a headless service: every address it resolves to is a node (those where nothing listens stay down).
+        var tok = Tokenizers.fromGguf(model.file());
+        try (RemoteEngine viaDns = Cluster.router(new dev.tandem.engine.ModelInfo("test", ClusterFixture.CTX, tok, null),
+                Cluster.modelIdentity(model.file()), ClusterFixture.TOKEN, List.of(), List.of(),
+                List.of("localhost:" + p2.http().port()), List.of("localhost:" + d1.http().port()))) {
+            long deadline = System.nanoTime() + 10_000_000_000L;
+            while ((viaDns.usableNodes(ClusterNode.Kind.PREFILL) < 1 || viaDns.usableNodes(ClusterNode.Kind.DECODE) < 1)
+                    && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            assertEquals(1, viaDns.usableNodes(ClusterNode.Kind.DECODE), viaDns.describe());
+            GenerationRequest r = ClusterFixture.greedy(ClusterFixture.prompt(33, 8), 6);
+            assertEquals(run(local, r), run(viaDns, r));
+        }
+    }
+
     static void awaitPagesFree(ClusterFixture.Node n) throws InterruptedException {
         var kv = n.engine().decodeKv();
         long deadline = System.nanoTime() + 5_000_000_000L;
