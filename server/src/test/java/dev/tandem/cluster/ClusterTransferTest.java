@@ -87,6 +87,33 @@ class ClusterTransferTest {
     }
 
     @Test
+    void stopStringsEndTheSameWayIncludingAtTheFirstToken() throws Exception {
+        int[] prompt = ClusterFixture.prompt(21, 9);
+        CollectingSink plain = new CollectingSink();
+        local.submit(ClusterFixture.greedy(prompt, 12), plain);
+        plain.await(30);
+        String text = String.join("", plain.pieces);
+        // a stop string inside the output (after the first token), and one that the first token's text completes
+        List<String> stops = new ArrayList<>();
+        int firstLen = plain.pieces.get(0).length();
+        if (text.length() > firstLen + 3) {
+            stops.add(text.substring(firstLen + 1, firstLen + 3));
+        }
+        if (firstLen > 0) {
+            stops.add(plain.pieces.get(0));
+        }
+        assertTrue(!stops.isEmpty(), "the model's output has text to stop on: '" + text + "'");
+        for (String stop : stops) {
+            GenerationRequest r = new GenerationRequest(prompt, dev.tandem.model.SamplingParams.greedy(), 12, List.of(stop),
+                    true, true, 2);
+            String want = run(local, r);
+            assertEquals(want, run(router, r), "stop '" + stop + "' in '" + text + "'");
+            assertTrue(want.contains("end STOP"), want);
+        }
+        awaitPagesFree(d1);
+    }
+
+    @Test
     void concurrentRequestsAllComplete() throws Exception {
         List<CollectingSink> sinks = new ArrayList<>();
         List<String> want = new ArrayList<>();
