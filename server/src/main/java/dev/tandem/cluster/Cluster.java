@@ -51,6 +51,7 @@ public final class Cluster {
                 m.put("kv_port", server.port());
                 m.put("queue", engine.waitingCount());
                 m.put("free_kv_blocks", engine.decodeKv().freePages());
+                m.put("kv_blocks", engine.decodeKv().pages);
                 m.put("batch", engine.batchSize());
                 m.put("registered", side.registered());
                 return m;
@@ -90,6 +91,7 @@ public final class Cluster {
                 m.put("kv_port", server.port());
                 m.put("queue", engine.waitingCount());
                 m.put("free_kv_blocks", engine.decodeKv().freePages());
+                m.put("kv_blocks", engine.decodeKv().pages);
                 m.put("batch", engine.batchSize());
                 m.put("prefilling", side.active());
                 return m;

@@ -189,6 +189,22 @@ class ClusterProcessTest {
         }
         String b = body(ClusterFixture.prompt(30, 600), 10, false);
         assertEquals(choices(d2Port, b), choices(routerPort, b), "after the losses");
+
+        // 5. Nothing is left held on the surviving nodes.
+        awaitIdle(p2Port, "prefilling");
+        awaitIdle(d2Port, "registered");
+    }
+
+    /** Waits until a node reports {@code counter} 0 and all its KV blocks free. */
+    static void awaitIdle(int port, String counter) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        JsonNode h = health(port);
+        while (System.nanoTime() < deadline && (h.path(counter).asInt() != 0 || h.path("free_kv_blocks").asInt() != h.path("kv_blocks").asInt())) {
+            Thread.sleep(50);
+            h = health(port);
+        }
+        assertEquals(0, h.path(counter).asInt(), counter + " on " + h);
+        assertEquals(h.path("kv_blocks").asInt(), h.path("free_kv_blocks").asInt(), "free KV blocks on " + h);
     }
 
     /** Reads an SSE completion stream to its end (at most 20 s). */
