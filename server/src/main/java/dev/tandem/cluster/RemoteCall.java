@@ -12,8 +12,9 @@ import java.util.HashSet;
 import java.util.Set;
 
 /**
- * One request as the router tracks it: registered at a decode node, prefilled by a prefill node
- * (retried on another when that one refuses or dies before shipping), streamed back from the
+ * One request as the router tracks it: registered at a decode node (moved to another when that one
+ * refuses it for lack of room or is lost before admitting it), prefilled by a prefill node
+ * (retried on another when that one refuses, fails or dies before shipping), streamed back from the
  * decode node. Every transition is synchronized on the call; the sink hears exactly one terminal call.
  */
 final class RemoteCall implements RequestHandle {
@@ -21,20 +22,55 @@ final class RemoteCall implements RequestHandle {
     final GenerationRequest request;
     private final TokenSink sink;
     private final RemoteEngine router;
-    final ClusterNode decode;
+    volatile ClusterNode decode;      // current decode node
     ClusterNode prefill;              // current prefill node, null before REGISTERED and after SHIPPED
     private final Set<ClusterNode> tried = new HashSet<>();
+    private final Set<ClusterNode> triedDecode = new HashSet<>();
+    private boolean registered;       // the decode node admitted it (from then on it cannot move)
     private boolean shipped;
     private boolean ended;
     private boolean cancelled;
     private EngineException lastPrefillError;
 
-    RemoteCall(long id, GenerationRequest request, TokenSink sink, RemoteEngine router, ClusterNode decode) {
+    RemoteCall(long id, GenerationRequest request, TokenSink sink, RemoteEngine router) {
         this.id = id;
         this.request = request;
         this.sink = sink;
         this.router = router;
-        this.decode = decode;
+    }
+
+    /** Registers it at decode node {@code d} (the first, or another after a refusal). */
+    synchronized void register(ClusterNode d) {
+        triedDecode.add(d);
+        decode = d;
+        d.assigned.incrementAndGet();
+        router.sendRegister(d, this);
+    }
+
+    /**
+     * Decode node {@code from} refused it, failed it, or was lost. Before it was admitted there, a
+     * refusal for lack of room (or shutdown) or the node's loss moves it to another decode node;
+     * afterwards the request fails (its stream ends with the error).
+     *
+     * @param lost the node's connection failed (else it answered ERROR)
+     */
+    synchronized void decodeFailed(ClusterNode from, EngineException error, boolean lost) {
+        if (ended || from != decode) {
+            return;
+        }
+        if (cancelled && !registered) { // cancelled before any node held it: a cancellation, not a failure
+            finished(FinishReason.CANCELLED, new Usage(request.promptTokens().length, 0));
+            return;
+        }
+        boolean movable = !registered && !cancelled && (lost || error.kind() == EngineException.Kind.OVERLOADED
+                || error.kind() == EngineException.Kind.SHUTTING_DOWN);
+        ClusterNode next = movable ? router.pickDecode(triedDecode) : null;
+        if (next == null) {
+            fail(error);
+            return;
+        }
+        from.assigned.decrementAndGet();
+        register(next);
     }
 
     @Override
@@ -52,11 +88,13 @@ final class RemoteCall implements RequestHandle {
     }
 
     /** The decode node admitted it: place the prefill. */
-    synchronized void registered() {
-        if (ended) {
+    synchronized void registered(ClusterNode from) {
+        if (ended || from != decode) {
             return;
         }
+        registered = true;
         if (cancelled) {
+            router.send(decode, Frame.CANCEL, id);
             return;
         }
         placePrefill();

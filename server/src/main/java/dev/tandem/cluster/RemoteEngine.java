@@ -29,7 +29,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * placed there), and once admitted there sent to a prefill node (the shortest queue plus what this
  * router placed there) with the decode node's kv address; the decode node streams its tokens back.
  * See {@link RemoteCall} for retries and failures. A decode node's connection that closes fails its
- * requests at once (an error event, never a hang); a prefill node's retries its unshipped ones.
+ * registered requests at once (an error event, never a hang); a prefill node's retries its unshipped ones.
  */
 public final class RemoteEngine implements Engine {
     private static final System.Logger LOG = System.getLogger(RemoteEngine.class.getName());
@@ -92,27 +92,37 @@ public final class RemoteEngine implements Engine {
         if (usableNodes(ClusterNode.Kind.PREFILL) == 0) {
             throw new EngineException.Rejected(EngineException.Kind.OVERLOADED, "no prefill node is available; retry later");
         }
-        RemoteCall c = new RemoteCall(ids.incrementAndGet(), request, sink, this, d);
-        d.assigned.incrementAndGet();
+        RemoteCall c = new RemoteCall(ids.incrementAndGet(), request, sink, this);
         calls.put(c.id, c);
-        Peer p = d.peer;
-        ByteBuf b = Frame.start(p.channel().alloc(), Frame.REGISTER, 64 + 4 * request.promptTokens().length);
-        b.writeLong(c.id);
-        Wire.writeRequest(b, request);
-        p.channel().writeAndFlush(b).addListener(f -> {
-            if (!f.isSuccess()) {
-                c.fail(new EngineException(EngineException.Kind.INTERNAL, d.name() + " could not be reached: " + f.cause().getMessage()));
-            }
-        });
+        c.register(d);
         return c;
     }
 
-    private ClusterNode pickDecode() {
-        return directory.nodes.stream().filter(n -> n.kind == ClusterNode.Kind.DECODE && n.usable())
+    /** Sends REGISTER for {@code c} to decode node {@code d}; a failed write counts as losing {@code d}. */
+    void sendRegister(ClusterNode d, RemoteCall c) {
+        Peer p = d.peer;
+        ByteBuf b = Frame.start(p.channel().alloc(), Frame.REGISTER, 64 + 4 * c.request.promptTokens().length);
+        b.writeLong(c.id);
+        Wire.writeRequest(b, c.request);
+        p.channel().writeAndFlush(b).addListener(f -> {
+            if (!f.isSuccess()) {
+                c.decodeFailed(d, new EngineException(EngineException.Kind.INTERNAL, d.name() + " could not be reached: "
+                        + f.cause().getMessage()), true);
+            }
+        });
+    }
+
+    /** The usable decode node with free KV pages, the smallest batch (plus what this router placed there), then the most free pages, not in {@code tried}, or null. */
+    ClusterNode pickDecode(Set<ClusterNode> tried) {
+        return directory.nodes.stream().filter(n -> n.kind == ClusterNode.Kind.DECODE && n.usable() && !tried.contains(n))
                 .min(Comparator.<ClusterNode>comparingInt(n -> n.freeKvPages > 0 ? 0 : 1)
                         .thenComparingInt(n -> n.batch + n.assigned.get())
                         .thenComparingInt(n -> -n.freeKvPages))
                 .orElse(null);
+    }
+
+    private ClusterNode pickDecode() {
+        return pickDecode(Set.of());
     }
 
     /** The usable prefill node with the shortest queue (its own plus what this router placed there), not in {@code tried}, or null. */
@@ -172,7 +182,7 @@ public final class RemoteEngine implements Engine {
                 return; // ended already (e.g. a token after a failure)
             }
             switch (type) {
-                case Frame.REGISTERED -> c.registered();
+                case Frame.REGISTERED -> c.registered(node);
                 case Frame.TOKEN -> {
                     int tok = b.readInt();
                     String text = Frame.readString(b);
@@ -187,7 +197,7 @@ public final class RemoteEngine implements Engine {
                 case Frame.ERROR -> {
                     EngineException e = new EngineException(Wire.kind(b.readUnsignedByte()), Frame.readString(b));
                     if (node.kind == ClusterNode.Kind.DECODE) {
-                        c.fail(e);
+                        c.decodeFailed(node, e, false);
                     } else {
                         c.prefillFailed(node, e);
                     }
@@ -200,8 +210,8 @@ public final class RemoteEngine implements Engine {
         public void closed(Channel ch) {
             LOG.log(System.Logger.Level.WARNING, "router: lost the connection to " + node.name());
             for (RemoteCall c : calls.values()) {
-                if (node.kind == ClusterNode.Kind.DECODE && c.decode == node) {
-                    c.fail(new EngineException(EngineException.Kind.INTERNAL, "the " + node.name() + " was lost mid-request"));
+                if (node.kind == ClusterNode.Kind.DECODE) {
+                    c.decodeFailed(node, new EngineException(EngineException.Kind.INTERNAL, "the " + node.name() + " was lost mid-request"), true);
                 } else if (node.kind == ClusterNode.Kind.PREFILL) {
                     c.prefillFailed(node, new EngineException(EngineException.Kind.INTERNAL, "the " + node.name() + " was lost"));
                 }

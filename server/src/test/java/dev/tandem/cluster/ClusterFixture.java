@@ -39,15 +39,26 @@ final class ClusterFixture {
     }
 
     static SplitEngine engine(Model model, Tokenizer tok) {
-        return new SplitEngine(model, tok, null, new EngineConfig("test", 1, 4, 64, CTX, 4 * CTX, 16),
-                new SplitConfig(1, 1, List.of(), KvMigration.Strategy.HANDOFF), new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
+        return engine(model, tok, 4 * CTX, 16);
+    }
+
+    /** @param kvPositions the KV budget; {@code maxQueue} 0 makes an engine that refuses every request (OVERLOADED) */
+    static SplitEngine engine(Model model, Tokenizer tok, int kvPositions, int maxQueue) {
+        return engine(model, tok, kvPositions, maxQueue, new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
+    }
+
+    static SplitEngine engine(Model model, Tokenizer tok, int kvPositions, int maxQueue, io.micrometer.core.instrument.MeterRegistry registry) {
+        return new SplitEngine(model, tok, null, new EngineConfig("test", 1, 4, 64, CTX, kvPositions, maxQueue),
+                new SplitConfig(1, 1, List.of(), KvMigration.Strategy.HANDOFF), registry);
     }
 
     /** A node: its engine, its cluster role and an HTTP server answering /health. */
     record Node(SplitEngine engine, Cluster.Role role, HttpServer http) implements AutoCloseable {
         static Node start(Model model, boolean prefill) throws Exception {
-            Tokenizer tok = Tokenizers.fromGguf(model.file());
-            SplitEngine e = ClusterFixture.engine(model, tok);
+            return start(model, prefill, ClusterFixture.engine(model, Tokenizers.fromGguf(model.file())));
+        }
+
+        static Node start(Model model, boolean prefill, SplitEngine e) throws Exception {
             String hash = Cluster.modelIdentity(model.file());
             Cluster.Role r = prefill ? Cluster.prefill(e, hash, TOKEN, "127.0.0.1", 0) : Cluster.decode(e, hash, TOKEN, "127.0.0.1", 0);
             HttpServer h = HttpServer.start(ServerConfig.loopback(0), new PrometheusMeterRegistry(PrometheusConfig.DEFAULT), line -> { });

@@ -164,6 +164,25 @@ class ClusterTransferTest {
         }
     }
 
+    @Test
+    void aDecodeNodeWithoutRoomIsPassedOver() throws Exception {
+        // A decode node that refuses everything (queue of 0) but looks the most attractive (the most free KV pages).
+        var registry = new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
+        SplitEngine refusing = ClusterFixture.engine(model, Tokenizers.fromGguf(model.file()), 8 * ClusterFixture.CTX, 0, registry);
+        try (ClusterFixture.Node full = ClusterFixture.Node.start(model, false, refusing);
+             RemoteEngine r2 = ClusterFixture.router(model, List.of(p1), List.of(full, d1))) {
+            ClusterFixture.awaitNodes(r2, 1, 2);
+            for (int i = 0; i < 3; i++) {
+                GenerationRequest r = ClusterFixture.greedy(ClusterFixture.prompt(15 + i, 20 + i), 5);
+                assertEquals(run(local, r), run(r2, r), "request " + i);
+            }
+            assertEquals(0, full.role().health().get("registered"));
+            assertEquals(3.0, registry.get("tandem.requests").tag("state", "rejected").counter().count(),
+                    "the refusing node was asked first each time (it has the most free pages) and refused");
+        }
+        awaitPagesFree(d1);
+    }
+
     static void awaitPagesFree(ClusterFixture.Node n) throws InterruptedException {
         var kv = n.engine().decodeKv();
         long deadline = System.nanoTime() + 5_000_000_000L;
