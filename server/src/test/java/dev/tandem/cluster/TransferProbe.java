@@ -49,9 +49,14 @@ import java.util.concurrent.TimeUnit;
  * </ol>
  * Prints a markdown table.
  * <pre>
- * java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -cp … dev.tandem.cluster.TransferProbe \
+ * ./mvnw -q -B test-compile dependency:build-classpath -pl server -am -Dmdep.outputFile=/tmp/cp.txt -Dmdep.includeScope=test
+ * java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED \
+ *     -cp server/target/test-classes:server/target/classes:$(cat /tmp/cp.txt) dev.tandem.cluster.TransferProbe \
  *     MODEL.gguf [threads=2] [repeats=5] [prompts=512,2000]
  * </pre>
+ * The three engines of the cluster case share this JVM's CPUs (nothing is pinned), and the first
+ * token of the cluster case reaches the client only from the decode node, after the transfer: its
+ * TTFT includes the migration, which in-process TTFT does not (compare the 2nd-token columns too).
  */
 public final class TransferProbe {
     public static void main(String[] args) throws Exception {
