@@ -2,7 +2,9 @@ package dev.tandem.model;
 
 /**
  * Paged key/value storage for all sequences: per layer, {@code pages × pageSize} rows of
- * {@code kvDim} floats for keys and as many for values. A sequence owns a list of page ids
+ * {@code kvDim} elements for keys and as many for values, stored as F32 or F16 ({@link Type};
+ * {@code --kv-type}). F16 halves the memory per position; a row is rounded to F16 once, when it is
+ * written, and every read widens it exactly, so a position's K/V are the same however it was batched. A sequence owns a list of page ids
  * ({@link Sequence}); position {@code t} lives in row {@code pages[t / pageSize] * pageSize + t % pageSize}.
  * Pages are handed out from a free stack; running out is a return value, not an exception.
  *
@@ -17,24 +19,57 @@ public final class KvCache {
     public final int kvDim;
     public final int pageSize;
     public final int pages;
-    final float[][] keys;   // [layers][pages * pageSize * kvDim]
-    final float[][] values; // [layers][pages * pageSize * kvDim]
+    public final Type type;
+    final float[][] keys;       // F32: [layers][pages * pageSize * kvDim], else null
+    final float[][] values;     // F32: [layers][pages * pageSize * kvDim], else null
+    final short[][] keysHalf;   // F16: [layers][pages * pageSize * kvDim] binary16 bits, else null
+    final short[][] valuesHalf; // F16: [layers][pages * pageSize * kvDim] binary16 bits, else null
     private final int[] free; // stack of free page ids
     private final int[] refs; // [pages] page tables holding each page (0: free)
     private int freeCount;
 
+    /** The element type of the stored rows ({@code --kv-type f32|f16}). */
+    public enum Type {
+        F32(4),
+        F16(2);
+
+        public final int bytes;
+
+        Type(int bytes) {
+            this.bytes = bytes;
+        }
+
+        /** The type a command-line word names ({@code f32}, {@code f16}), case-insensitive. */
+        public static Type parse(String s) {
+            for (Type t : values()) {
+                if (t.name().equalsIgnoreCase(s.trim())) {
+                    return t;
+                }
+            }
+            throw new IllegalArgumentException("unknown KV type \"" + s + "\"; expected f32 or f16");
+        }
+    }
+
     public KvCache(ModelConfig c, int pageSize, int pages) {
-        long floats = (long) pages * pageSize * c.kvDim();
-        if (pageSize <= 0 || pages <= 0 || floats > Integer.MAX_VALUE - 8) {
+        this(c, pageSize, pages, Type.F32);
+    }
+
+    public KvCache(ModelConfig c, int pageSize, int pages, Type type) {
+        long elements = (long) pages * pageSize * c.kvDim();
+        if (pageSize <= 0 || pages <= 0 || elements > Integer.MAX_VALUE - 8) {
             throw new IllegalArgumentException("KV cache of " + pages + " pages × " + pageSize + " positions × " + c.kvDim()
-                    + " floats per layer is out of range");
+                    + " elements per layer is out of range");
         }
         this.layers = c.layers();
         this.kvDim = c.kvDim();
         this.pageSize = pageSize;
         this.pages = pages;
-        this.keys = new float[layers][(int) floats];
-        this.values = new float[layers][(int) floats];
+        this.type = type;
+        boolean half = type == Type.F16;
+        this.keys = half ? null : new float[layers][(int) elements];
+        this.values = half ? null : new float[layers][(int) elements];
+        this.keysHalf = half ? new short[layers][(int) elements] : null;
+        this.valuesHalf = half ? new short[layers][(int) elements] : null;
         this.free = new int[pages];
         this.refs = new int[pages];
         for (int i = 0; i < pages; i++) {
@@ -43,9 +78,19 @@ public final class KvCache {
         this.freeCount = pages;
     }
 
-    /** A cache holding {@code positions} positions in pages of {@code pageSize}. */
+    /** An F32 cache holding {@code positions} positions in pages of {@code pageSize}. */
     public static KvCache forPositions(ModelConfig c, int positions, int pageSize) {
-        return new KvCache(c, pageSize, (positions + pageSize - 1) / pageSize);
+        return forPositions(c, positions, pageSize, Type.F32);
+    }
+
+    /** A cache holding {@code positions} positions in pages of {@code pageSize}. */
+    public static KvCache forPositions(ModelConfig c, int positions, int pageSize, Type type) {
+        return new KvCache(c, pageSize, (positions + pageSize - 1) / pageSize, type);
+    }
+
+    /** Bytes one position takes: keys and values of every layer. */
+    public static long bytesPerPosition(ModelConfig c, Type type) {
+        return 2L * c.layers() * c.kvDim() * type.bytes;
     }
 
     public synchronized int freePages() {
@@ -54,7 +99,37 @@ public final class KvCache {
 
     /** Bytes of storage, keys and values of all layers. */
     public long bytes() {
-        return 2L * layers * pages * pageSize * kvDim * Float.BYTES;
+        return 2L * layers * pages * pageSize * kvDim * type.bytes;
+    }
+
+    /**
+     * Stores one position's K and V rows ({@code kvDim} floats each) for {@code layer} at element
+     * offset {@code row} ({@link #rowOffset}), rounding to nearest even for F16.
+     */
+    void writeRow(int layer, int row, float[] k, int kOff, float[] v, int vOff) {
+        if (keys != null) {
+            System.arraycopy(k, kOff, keys[layer], row, kvDim);
+            System.arraycopy(v, vOff, values[layer], row, kvDim);
+            return;
+        }
+        short[] kh = keysHalf[layer], vh = valuesHalf[layer];
+        for (int i = 0; i < kvDim; i++) {
+            kh[row + i] = Float.floatToFloat16(k[kOff + i]);
+            vh[row + i] = Float.floatToFloat16(v[vOff + i]);
+        }
+    }
+
+    /** Copies {@code n} elements of every layer's keys and values from offset {@code src} here to {@code dst} in {@code target}. */
+    private void copyElements(int src, KvCache target, int dst, int n) {
+        for (int l = 0; l < layers; l++) {
+            if (keys != null) {
+                System.arraycopy(keys[l], src, target.keys[l], dst, n);
+                System.arraycopy(values[l], src, target.values[l], dst, n);
+            } else {
+                System.arraycopy(keysHalf[l], src, target.keysHalf[l], dst, n);
+                System.arraycopy(valuesHalf[l], src, target.valuesHalf[l], dst, n);
+            }
+        }
     }
 
     /**
@@ -131,10 +206,7 @@ public final class KvCache {
         for (int t = start; t < end; t++) {
             int src = rowOffset(from, t), dst = rowOffset(to, t);
             if (src != dst) {
-                for (int l = 0; l < layers; l++) {
-                    System.arraycopy(keys[l], src, keys[l], dst, kvDim);
-                    System.arraycopy(values[l], src, values[l], dst, kvDim);
-                }
+                copyElements(src, this, dst, kvDim);
             }
         }
         to.length = end;
@@ -150,30 +222,27 @@ public final class KvCache {
      * @return bytes copied (keys and values)
      */
     public long copyTo(Sequence from, KvCache target, Sequence to) {
-        if (target.layers != layers || target.kvDim != kvDim || target.pageSize != pageSize) {
-            throw new IllegalArgumentException("KV caches differ in shape: " + layers + "x" + kvDim + "/" + pageSize
-                    + " vs " + target.layers + "x" + target.kvDim + "/" + target.pageSize);
+        if (target.layers != layers || target.kvDim != kvDim || target.pageSize != pageSize || target.type != type) {
+            throw new IllegalArgumentException("KV caches differ in shape: " + layers + "x" + kvDim + "/" + pageSize + " " + type
+                    + " vs " + target.layers + "x" + target.kvDim + "/" + target.pageSize + " " + target.type);
         }
         int length = from.length;
         if (length > to.pageCount * pageSize) {
             throw new IllegalStateException("target sequence has room for " + to.pageCount * pageSize
                     + " positions, needs " + length);
         }
-        long floats = 0;
+        long elements = 0;
         for (int p = 0; p * pageSize < length; p++) {
             int rows = Math.min(pageSize, length - p * pageSize);
             int src = from.pages[p] * pageSize * kvDim, dst = to.pages[p] * pageSize * kvDim, n = rows * kvDim;
-            for (int l = 0; l < layers; l++) {
-                System.arraycopy(keys[l], src, target.keys[l], dst, n);
-                System.arraycopy(values[l], src, target.values[l], dst, n);
-            }
-            floats += 2L * layers * n;
+            copyElements(src, target, dst, n);
+            elements += 2L * layers * n;
         }
         to.length = length;
-        return floats * Float.BYTES;
+        return elements * type.bytes;
     }
 
-    /** Float offset of position {@code t}'s row for {@code seq}. */
+    /** Element offset of position {@code t}'s row for {@code seq}. */
     int rowOffset(Sequence seq, int t) {
         return (seq.pages[t / pageSize] * pageSize + t % pageSize) * kvDim;
     }

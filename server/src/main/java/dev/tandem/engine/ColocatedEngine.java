@@ -99,7 +99,7 @@ public final class ColocatedEngine implements Engine {
         this.vocab = c.vocab();
         this.sampleVocab = Math.min(c.vocab(), tokenizer.vocabSize());
         int n = config.maxRunning();
-        this.kv = KvCache.forPositions(c, config.kvPositions(), PAGE_SIZE);
+        this.kv = KvCache.forPositions(c, config.kvPositions(), PAGE_SIZE, config.kvType());
         this.metrics = new EngineMetrics(registry, kv.pages);
         this.delivery = new Delivery(tokenizer, sampleVocab, metrics, this::end);
         this.live = new ActiveRequest[n];

@@ -76,9 +76,9 @@ public final class SplitEngine implements Engine {
         this.info = new ModelInfo(config.modelId(), config.contextLength(), tokenizer, template);
         this.vocab = c.vocab();
         this.sampleVocab = Math.min(c.vocab(), tokenizer.vocabSize());
-        KvCache decodeKv = KvCache.forPositions(c, config.kvPositions(), PAGE_SIZE);
+        KvCache decodeKv = KvCache.forPositions(c, config.kvPositions(), PAGE_SIZE, config.kvType());
         KvCache prefillKv = split.migration() == KvMigration.Strategy.HANDOFF ? decodeKv
-                : KvCache.forPositions(c, config.kvPositions(), PAGE_SIZE);
+                : KvCache.forPositions(c, config.kvPositions(), PAGE_SIZE, config.kvType());
         this.metrics = new EngineMetrics(registry, decodeKv.pages + (prefillKv == decodeKv ? 0 : prefillKv.pages));
         this.delivery = new Delivery(tokenizer, sampleVocab, metrics, this::end);
         this.migration = new KvMigration(split.migration(), prefillKv, decodeKv, registry);

@@ -1,5 +1,6 @@
 package dev.tandem.engine;
 
+import dev.tandem.model.KvCache;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import org.junit.jupiter.api.AfterAll;
@@ -58,6 +59,27 @@ class SplitEngineGenerationTest {
                 }
                 assertEquals(0, engine.kvPagesUsed(), m + ": KV pages in use after the requests ended");
                 assertEquals(0, engine.runningCount());
+            }
+        }
+    }
+
+    /**
+     * {@code --kv-type f16}: the engine gives what a plain Forward loop over an F16 cache gives, in
+     * both migrations (the copy moves half the bytes), and every page comes back.
+     */
+    @Test
+    void anF16KvCacheGivesWhatAPlainF16ForwardLoopGives() throws Exception {
+        GenerationRequest greedy = EngineFixture.greedy(fx.prompt(40, 3), 20);
+        int[] expected = fx.direct(greedy, KvCache.Type.F16);
+        for (KvMigration.Strategy m : KvMigration.Strategy.values()) {
+            PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+            try (SplitEngine engine = SplitFixture.engine(fx, m, 4, 16, 128, 8, registry, KvCache.Type.F16)) {
+                RecordingSink g = run(engine, greedy);
+                assertArrayEquals(expected, g.tokenArray(), () -> m + " F16 greedy vs direct F16: " + g);
+                assertEquals(0, engine.kvPagesUsed(), m + ": KV pages in use after the request ended");
+                long bytes = m == KvMigration.Strategy.COPY ? 2L * fx.model.config().layers() * 40 * fx.model.config().kvDim() * 2 : 0;
+                assertTrue(registry.scrape().contains("tandem_kv_migration_bytes_total " + bytes + ".0"),
+                        () -> m + ": expected " + bytes + " migrated bytes in\n" + registry.scrape());
             }
         }
     }
