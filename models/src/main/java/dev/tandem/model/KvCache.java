@@ -25,8 +25,9 @@ public final class KvCache {
     final short[][] keysHalf;   // F16: [layers][pages * pageSize * kvDim] binary16 bits, else null
     final short[][] valuesHalf; // F16: [layers][pages * pageSize * kvDim] binary16 bits, else null
     private final int[] free; // stack of free page ids
-    private final int[] refs; // [pages] page tables holding each page (0: free)
+    private final int[] refs; // [pages] page tables holding each page, and the prefix index (0: free)
     private int freeCount;
+    private final PrefixIndex prefixes;
 
     /** The element type of the stored rows ({@code --kv-type f32|f16}). */
     public enum Type {
@@ -76,6 +77,7 @@ public final class KvCache {
             free[i] = pages - 1 - i;
         }
         this.freeCount = pages;
+        this.prefixes = new PrefixIndex(pageSize, refs);
     }
 
     /** An F32 cache holding {@code positions} positions in pages of {@code pageSize}. */
@@ -93,8 +95,14 @@ public final class KvCache {
         return 2L * c.layers() * c.kvDim() * type.bytes;
     }
 
+    /** Pages a reservation can have: free ones and those only the prefix index holds (evicted on demand). */
     public synchronized int freePages() {
-        return freeCount;
+        return freeCount + prefixes.idle();
+    }
+
+    /** Pages the prefix index names (in use or idle). */
+    public synchronized int prefixPages() {
+        return prefixes.size();
     }
 
     /** Bytes of storage, keys and values of all layers. */
@@ -141,8 +149,16 @@ public final class KvCache {
         if (needed <= 0) {
             return true;
         }
-        if (needed > freeCount || seq.pageCount + needed > seq.pages.length) {
+        if (needed > freeCount + prefixes.idle() || seq.pageCount + needed > seq.pages.length) {
             return false;
+        }
+        while (freeCount < needed) {
+            int page = prefixes.evictOne();
+            if (page < 0) {
+                return false;
+            }
+            refs[page] = 0;
+            free[freeCount++] = page;
         }
         for (int i = 0; i < needed; i++) {
             int page = free[--freeCount];
@@ -161,6 +177,8 @@ public final class KvCache {
             int page = seq.pages[i];
             if (--refs[page] == 0) {
                 free[freeCount++] = page;
+            } else {
+                prefixes.dropped(page, refs[page]);
             }
         }
         seq.pageCount = 0;
@@ -181,10 +199,48 @@ public final class KvCache {
         }
         for (int i = 0; i < pageCount; i++) {
             int page = from.pages[i];
-            refs[page]++;
+            prefixes.taken(page, refs[page]++);
             to.pages[i] = page;
         }
         to.pageCount = pageCount;
+    }
+
+    /**
+     * Prefix caching, first half: gives the empty {@code seq} the indexed pages that hold the
+     * longest prefix of {@code tokens} in whole pages, at most {@code maxPages} of them, and sets its
+     * length to the positions they hold — positions it need not compute. The pages are shared and
+     * must never be written (as with {@link #share}).
+     *
+     * @return positions attached (a multiple of the page size, 0 when nothing matched)
+     */
+    public synchronized int attachPrefix(Sequence seq, int[] tokens, int maxPages) {
+        if (seq.pageCount != 0) {
+            throw new IllegalArgumentException("attachPrefix needs an empty sequence, not one of " + seq.pageCount + " pages");
+        }
+        int[] found = prefixes.lookup(tokens, Math.min(maxPages, seq.pages.length));
+        for (int i = 0; i < found.length; i++) {
+            prefixes.taken(found[i], refs[found[i]]++);
+            seq.pages[i] = found[i];
+        }
+        seq.pageCount = found.length;
+        seq.length = found.length * pageSize;
+        return seq.length;
+    }
+
+    /**
+     * Prefix caching, second half: indexes {@code seq}'s first {@code fullPages} pages, which hold
+     * the K/V of {@code tokens[0 .. fullPages·pageSize)} and will not be written again, so later
+     * sequences starting with those tokens can attach them. The index keeps them (one reference)
+     * after {@code seq} is released, until a reservation needs the room.
+     */
+    public synchronized void publishPrefix(Sequence seq, int[] tokens, int fullPages) {
+        if (fullPages * pageSize > Math.min(seq.length, tokens.length) || fullPages > seq.pageCount) {
+            throw new IllegalArgumentException("cannot index " + fullPages + " pages of a sequence of " + seq.length
+                    + " positions and " + tokens.length + " tokens");
+        }
+        for (int page : prefixes.insert(tokens, seq.pages, fullPages)) {
+            refs[page]++;
+        }
     }
 
     /** Sequences holding {@code page} (0 when free). */

@@ -285,9 +285,12 @@ public final class ColocatedEngine implements Engine {
         while (!waiting.isEmpty() && liveCount < live.length) {
             ActiveRequest r = waiting.peekFirst();
             Sequence s = freeSeqs[freeSeqCount - 1];
+            int cached = kv.attachPrefix(s, r.prompt, (r.prompt.length - 1) / PAGE_SIZE); // prefix caching, as in the split engine
             if (!kv.reserve(s, r.positions())) {
+                kv.release(s);
                 return; // the oldest waits for pages; later ones wait behind it (no overtaking)
             }
+            r.prefilled = cached;
             freeSeqs[--freeSeqCount] = null;
             waiting.pollFirst();
             metrics.waiting.decrementAndGet();
@@ -319,9 +322,10 @@ public final class ColocatedEngine implements Engine {
         if (r == null) {
             return;
         }
-        if (r.prefilled == 0) {
+        if (r.prefillStartNanos == 0) {
             r.prefillStartNanos = System.nanoTime();
             EngineMetrics.record(metrics.queue, r.prefillStartNanos - r.arrivalNanos);
+            metrics.promptTokensCached.increment(r.prefilled);
         }
         int n = Math.min(config.prefillChunk(), r.prompt.length - r.prefilled);
         boolean last = r.prefilled + n == r.prompt.length;
@@ -334,6 +338,7 @@ public final class ColocatedEngine implements Engine {
         r.prefilled += n;
         metrics.promptTokens.increment(n);
         if (last) {
+            kv.publishPrefix(r.seq, r.prompt, r.prompt.length / PAGE_SIZE);
             deliver(r, 0, System.nanoTime());
         }
     }

@@ -266,9 +266,10 @@ final class PrefillPool {
                 break;
             }
             int n = Math.min(budget, r.prompt.length - r.prefilled);
-            if (r.prefilled == 0) {
+            if (r.prefillStartNanos == 0) {
                 r.prefillStartNanos = System.nanoTime();
                 EngineMetrics.record(e.metrics.queue, r.prefillStartNanos - r.arrivalNanos);
+                e.metrics.promptTokensCached.increment(r.prefilled);
             }
             stepReq[k] = r;
             stepSeq[k] = r.seq;
@@ -327,6 +328,7 @@ final class PrefillPool {
 
     /** A prompt is in the cache: its first token from {@code logits[offset ..]}, then migration to the decode worker. */
     private void firstTokenAndMigrate(ActiveRequest leader, int offset, long now) {
+        leader.seqKv.publishPrefix(leader.seq, leader.prompt, leader.prompt.length / SplitEngine.PAGE_SIZE);
         if (leader.followers == null) {
             firstTokenAndMigrateOne(leader, offset, now);
             return;

@@ -295,7 +295,9 @@ public final class SplitEngine implements Engine {
     }
 
     /**
-     * Reserves {@code r}'s pages. A follower (another choice of {@code leader}'s request) in handoff
+     * Reserves {@code r}'s pages. A leader (or a single request) first attaches the pages of the
+     * longest indexed prefix of its prompt (prefix caching, {@link KvCache#attachPrefix}; at least
+     * the last prompt token is always computed, for its logits) and starts its prefill after them. A follower (another choice of {@code leader}'s request) in handoff
      * mode shares the leader's full prompt pages and reserves the rest; in copy mode it needs no
      * prefill-side pages (its prompt is copied from the leader's).
      */
@@ -303,8 +305,11 @@ public final class SplitEngine implements Engine {
         KvCache p = migration.prefillKv, d = migration.decodeKv;
         Sequence s = new Sequence(config.contextLength(), PAGE_SIZE);
         if (p == d) {
+            int cached = 0;
             if (leader != null) {
                 d.share(leader.seq, s, r.prompt.length / PAGE_SIZE);
+            } else {
+                cached = d.attachPrefix(s, r.prompt, (r.prompt.length - 1) / PAGE_SIZE);
             }
             if (!d.reserve(s, r.positions())) {
                 d.release(s);
@@ -312,6 +317,7 @@ public final class SplitEngine implements Engine {
             }
             r.seq = s;
             r.seqKv = d;
+            r.prefilled = cached;
             return true;
         }
         if (!d.reserve(s, r.positions())) {
@@ -319,12 +325,15 @@ public final class SplitEngine implements Engine {
         }
         if (leader == null) {
             Sequence prompt = new Sequence(config.contextLength(), PAGE_SIZE);
+            int cached = p.attachPrefix(prompt, r.prompt, (r.prompt.length - 1) / PAGE_SIZE);
             if (!p.reserve(prompt, r.prompt.length)) {
+                p.release(prompt);
                 d.release(s);
                 return false;
             }
             r.seq = prompt;
             r.seqKv = p;
+            r.prefilled = cached;
         }
         r.spare = s;
         return true;
