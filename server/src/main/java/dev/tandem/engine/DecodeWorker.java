@@ -50,7 +50,7 @@ final class DecodeWorker {
         this.batchSeq = new Sequence[n];
         this.batchTok = new int[n];
         this.logits = new float[Math.multiplyExact(n, vocab)];
-        this.pool = new Parallel(engine.split.decodeThreads(), "tandem-decode");
+        this.pool = new Parallel(engine.split.decodeThreads(), "tandem-decode", Parallel.Schedule.FIXED);
         try {
             this.forward = new Forward(model, kv, pool, n);
         } catch (RuntimeException | OutOfMemoryError x) {
