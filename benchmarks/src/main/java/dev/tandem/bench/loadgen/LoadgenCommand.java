@@ -66,7 +66,7 @@ public final class LoadgenCommand implements Callable<Integer> {
     @Option(names = "--mix", paramLabel = "SPEC", description = "Weighted request classes (see below).")
     String mix;
 
-    @Option(names = "--request-rate", defaultValue = "inf", paramLabel = "R",
+    @Option(names = "--request-rate", defaultValue = "inf", paramLabel = "R", converter = Rate.class,
             description = "Poisson arrivals per second; inf sends all at once (default: ${DEFAULT-VALUE}).")
     double requestRate;
 
@@ -106,6 +106,22 @@ public final class LoadgenCommand implements Callable<Integer> {
 
     @Option(names = "--progress", negatable = true, description = "Progress bar on stderr (default: when stderr is a terminal).")
     Boolean progress;
+
+    /** A number of requests per second, or {@code inf}. */
+    static final class Rate implements CommandLine.ITypeConverter<Double> {
+        @Override
+        public Double convert(String v) {
+            String t = v.strip().toLowerCase(java.util.Locale.ROOT);
+            if (t.equals("inf") || t.equals("infinity")) {
+                return Double.POSITIVE_INFINITY;
+            }
+            try {
+                return Double.parseDouble(t);
+            } catch (NumberFormatException e) {
+                throw new CommandLine.TypeConversionException("expected requests per second or inf, got '" + v + "'");
+            }
+        }
+    }
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec commandSpec;
