@@ -18,7 +18,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 
 /** {@code tandem loadgen}: an OpenAI-compatible streaming load generator for serving benchmarks (tandem, llama-server, …). */
-@Command(name = "loadgen", mixinStandardHelpOptions = true, sortOptions = false,
+@Command(name = "loadgen", mixinStandardHelpOptions = true, sortOptions = false, usageHelpWidth = 100,
         description = {"Send a seeded, timed workload of streamed requests to an OpenAI-compatible server and report request",
                 "and token throughput, TTFT, TPOT, ITL and end-to-end latency (mean, median, p90, p99, max), failures and goodput.",
                 "Prompts are random sequences of real vocabulary tokens (from the server's /tokenize), sent as token ids",
