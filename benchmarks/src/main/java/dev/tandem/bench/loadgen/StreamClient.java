@@ -34,6 +34,14 @@ import java.util.concurrent.atomic.AtomicReference;
 final class StreamClient implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
 
+    static {
+        // Idle pooled connections are dropped after 2 s, before servers close theirs (tandem and llama-server: 5 s):
+        // a POST on a connection the server is closing fails, and the client does not retry a POST.
+        if (System.getProperty("jdk.httpclient.keepalive.timeout") == null) {
+            System.setProperty("jdk.httpclient.keepalive.timeout", "2");
+        }
+    }
+
     private final URI base;
     private final String apiKey;
     private final Duration timeout;
