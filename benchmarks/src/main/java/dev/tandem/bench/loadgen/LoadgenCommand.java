@@ -166,8 +166,8 @@ public final class LoadgenCommand implements Callable<Integer> {
                 vocab = vocab.withPieces(client);
                 bodies = new RequestBodies(endpoint, modelId, vocab);
             }
-            err.printf(java.util.Locale.ROOT, "loadgen: %s%s, model %s, workload %s, rate %s/s%s, %s%n", base.resolve(endpoint.substring(1)),
-                    "", modelId, workload, Double.isInfinite(requestRate) ? "inf" : requestRate,
+            err.printf(java.util.Locale.ROOT, "loadgen: %s, model %s, workload %s, rate %s/s%s, %s%n", base.resolve(endpoint.substring(1)),
+                    modelId, workload, Double.isInfinite(requestRate) ? "inf" : requestRate,
                     maxConcurrency > 0 ? ", concurrency ≤ " + maxConcurrency : "",
                     spec.numPrompts() > 0 ? spec.numPrompts() + " requests" : "for " + spec.durationSeconds() + " s");
             boolean bar = progress != null ? progress : System.console() != null && System.console().isTerminal();

@@ -25,9 +25,10 @@ import java.util.stream.Stream;
  * {@code p99_ttft_vs_rate.svg}, {@code goodput_vs_rate.svg} and {@code summary.md}. One line per {@code label}
  * (e.g. split, colocated, llama-server), x = the configured {@code request_rate}.
  */
-@Command(name = "plot", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Plot loadgen results of a request-rate sweep: p99 ITL, p99 TTFT and goodput against the rate,",
-                "one line per --label, and a markdown table of all runs."})
+@Command(name = "plot", mixinStandardHelpOptions = true, sortOptions = false, usageHelpWidth = 100,
+        description = "Plot loadgen results of a request-rate sweep (p99 ITL, p99 TTFT and goodput against the rate, "
+                + "one line per --label: p99_itl_vs_rate.svg, p99_ttft_vs_rate.svg, goodput_vs_rate.svg) and write summary.md, "
+                + "a markdown table of all runs.")
 public final class PlotCommand implements Callable<Integer> {
     @Parameters(arity = "1..*", paramLabel = "RESULT", description = "Loadgen --result-file JSON files, or directories holding them.")
     List<Path> inputs;
