@@ -272,29 +272,42 @@ public final class KvCache {
      * Copies the K/V of {@code from}'s first {@code from.length()} positions (all layers) into
      * {@code to}'s pages in {@code target}, and sets {@code to}'s length to match: what moving a
      * sequence into memory another worker owns costs. {@code to} must have room reserved in
-     * {@code target}; both caches must have the same shape. Whole pages are copied (a page's rows
-     * are contiguous), the last one only up to the sequence's length.
+     * {@code target}; both caches must have the same shape.
      *
      * @return bytes copied (keys and values)
      */
     public long copyTo(Sequence from, KvCache target, Sequence to) {
+        return copyTo(from, target, to, 0, from.length);
+    }
+
+    /**
+     * Copies positions {@code [start, end)} of {@code from} into the same positions of {@code to} in
+     * {@code target} (all layers), a page's run of rows at a time, and sets {@code to}'s length to
+     * {@code end}; positions before {@code start} must already be {@code to}'s (e.g. pages it shares).
+     *
+     * @return bytes copied (keys and values)
+     */
+    public long copyTo(Sequence from, KvCache target, Sequence to, int start, int end) {
         if (target.layers != layers || target.kvDim != kvDim || target.pageSize != pageSize || target.type != type) {
             throw new IllegalArgumentException("KV caches differ in shape: " + layers + "x" + kvDim + "/" + pageSize + " " + type
                     + " vs " + target.layers + "x" + target.kvDim + "/" + target.pageSize + " " + target.type);
         }
-        int length = from.length;
-        if (length > to.pageCount * pageSize) {
+        if (end > from.length || start < 0 || start > end) {
+            throw new IllegalArgumentException("cannot copy positions [" + start + ", " + end + ") of a sequence of " + from.length);
+        }
+        if (end > to.pageCount * pageSize) {
             throw new IllegalStateException("target sequence has room for " + to.pageCount * pageSize
-                    + " positions, needs " + length);
+                    + " positions, needs " + end);
         }
         long elements = 0;
-        for (int p = 0; p * pageSize < length; p++) {
-            int rows = Math.min(pageSize, length - p * pageSize);
-            int src = from.pages[p] * pageSize * kvDim, dst = to.pages[p] * pageSize * kvDim, n = rows * kvDim;
-            copyElements(src, target, dst, n);
+        for (int t = start; t < end; ) {
+            int rows = Math.min(pageSize - t % pageSize, end - t);
+            int n = rows * kvDim;
+            copyElements(rowOffset(from, t), target, target.rowOffset(to, t), n);
             elements += 2L * layers * n;
+            t += rows;
         }
-        to.length = length;
+        to.length = end;
         return elements * type.bytes;
     }
 

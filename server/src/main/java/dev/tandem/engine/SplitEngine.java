@@ -109,8 +109,9 @@ public final class SplitEngine implements Engine {
     /**
      * {@code n = sinks.size()} choices of one request (OpenAI's {@code n}): the prompt is prefilled
      * once, and choice {@code i} samples with seed {@code request.sampling().seed() + i} into
-     * {@code sinks.get(i)}. In handoff mode the choices share the prompt's full KV pages
-     * (reference-counted; the last, partly filled page is copied per choice: copy on write).
+     * {@code sinks.get(i)}. The choices share the prompt's full KV pages (reference-counted; in copy
+     * mode the decode-side pages, copied once; the last, partly filled page is copied per choice:
+     * copy on write).
      * Admission takes all n at once (n running slots, n queue places); the handle cancels them all.
      * Each choice ends on its own, exactly once.
      *
@@ -170,10 +171,10 @@ public final class SplitEngine implements Engine {
         };
     }
 
-    /** Decode-side KV pages n choices of {@code positions} positions need, the prompt's full pages shared in handoff mode. */
+    /** Decode-side KV pages n choices of {@code positions} positions need, the prompt's full pages shared. */
     private long groupPages(int positions, int promptLength, int n) {
         long each = (positions + PAGE_SIZE - 1) / PAGE_SIZE;
-        long shared = migration.strategy == KvMigration.Strategy.HANDOFF ? promptLength / PAGE_SIZE : 0;
+        long shared = promptLength / PAGE_SIZE;
         return each + (n - 1) * (each - shared);
     }
 
@@ -297,9 +298,10 @@ public final class SplitEngine implements Engine {
     /**
      * Reserves {@code r}'s pages. A leader (or a single request) first attaches the pages of the
      * longest indexed prefix of its prompt (prefix caching, {@link KvCache#attachPrefix}; at least
-     * the last prompt token is always computed, for its logits) and starts its prefill after them. A follower (another choice of {@code leader}'s request) in handoff
-     * mode shares the leader's full prompt pages and reserves the rest; in copy mode it needs no
-     * prefill-side pages (its prompt is copied from the leader's).
+     * the last prompt token is always computed, for its logits) and starts its prefill after them.
+     * A follower (another choice of {@code leader}'s request) shares the leader's full prompt pages
+     * — in copy mode the leader's decode-side ones — and reserves the rest; in copy mode it needs
+     * no prefill-side pages (its prompt is copied from the leader's).
      */
     private boolean reserve(ActiveRequest r, ActiveRequest leader) {
         KvCache p = migration.prefillKv, d = migration.decodeKv;
@@ -320,7 +322,11 @@ public final class SplitEngine implements Engine {
             r.prefilled = cached;
             return true;
         }
+        if (leader != null) {
+            d.share(leader.spare, s, r.prompt.length / PAGE_SIZE); // the choices' prompt pages cross into decode memory once
+        }
         if (!d.reserve(s, r.positions())) {
+            d.release(s);
             return false;
         }
         if (leader == null) {
