@@ -44,6 +44,19 @@ class ComposeFileTest {
     }
 
     @Test
+    void healthChecksRunTheScriptTheImageInstalls() {
+        String dockerfile = DeployFiles.text(DeployFiles.root().resolve("docker/Dockerfile"));
+        List<String> installed = DockerfileCheck.parse(dockerfile).stream().filter(i -> i.keyword().equals("COPY"))
+                .map(i -> i.args().substring(i.args().lastIndexOf(' ') + 1)).toList();
+        JsonNode services = compose().get("services");
+        for (String s : List.of("router", "prefill", "decode")) {
+            List<String> test = DeployFiles.strings(services.get(s).path("healthcheck").get("test"));
+            assertTrue(test.size() >= 2 && test.getFirst().equals("CMD") && installed.contains(test.get(1)),
+                    s + ": healthcheck " + test + " should run a file the Dockerfile COPYs " + installed);
+        }
+    }
+
+    @Test
     void brokenCopiesAreCaught() {
         expect(c -> svc(c, "router").set("ports", array(new IntNode(8080))), "must be a quoted \"host:container\" string");
         expect(c -> svc(c, "router").set("ports", array(new TextNode("8080"))), "is not \"[ip:]host:container\"");
