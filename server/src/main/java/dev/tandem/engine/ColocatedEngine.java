@@ -312,12 +312,29 @@ public final class ColocatedEngine implements Engine {
         }
     }
 
+    /**
+     * One prefill chunk: of the prompts that complete within half a chunk, the shortest (a short
+     * chat turn is not queued behind a long prompt — the split engine's prefill pool orders its
+     * steps the same way); else the oldest prompt's next chunk.
+     */
     private void prefillOneChunk() {
-        ActiveRequest r = null;
-        for (int i = 0; i < liveCount && r == null; i++) {
-            if (!live[i].ended && !live[i].prefillDone()) {
-                r = live[i];
+        ActiveRequest r = null, shortest = null;
+        int half = Math.max(1, config.prefillChunk() / 2);
+        for (int i = 0; i < liveCount; i++) {
+            ActiveRequest q = live[i];
+            if (q.ended || q.prefillDone()) {
+                continue;
             }
+            if (r == null) {
+                r = q;
+            }
+            int left = q.prompt.length - q.prefilled;
+            if (left <= half && (shortest == null || left < shortest.prompt.length - shortest.prefilled)) {
+                shortest = q;
+            }
+        }
+        if (shortest != null) {
+            r = shortest;
         }
         if (r == null) {
             return;
