@@ -37,6 +37,26 @@ public final class Attention {
         }
     }
 
+    /**
+     * {@link #attend} over F16 storage ({@code short[]} binary16 bits): each key and value row is
+     * widened exactly into {@code row} (scratch of at least {@code headDim} floats) and then reduced
+     * as in {@link #attend}, so the result is what {@link #attend} gives on the widened cache.
+     */
+    public static void attendHalf(float[] q, int qOff, int headDim,
+                                  short[] k, short[] v, int[] pages, int pageSize, int rowStride, int headOffset, int n,
+                                  float scale, float[] scores, float[] row, float[] out, int outOff) {
+        for (int t = 0; t < n; t++) {
+            F16.widen(k, rowOffset(pages, pageSize, rowStride, t) + headOffset, row, 0, headDim);
+            scores[t] = Dot.dot(q, qOff, row, 0, headDim) * scale;
+        }
+        Ops.softmax(scores, 0, n);
+        Arrays.fill(out, outOff, outOff + headDim, 0f);
+        for (int t = 0; t < n; t++) {
+            F16.widen(v, rowOffset(pages, pageSize, rowStride, t) + headOffset, row, 0, headDim);
+            Ops.axpy(out, outOff, scores[t], row, 0, headDim);
+        }
+    }
+
     /** Scalar twin of {@link #attend}, in double. */
     public static void attendReference(float[] q, int qOff, int headDim,
                                        float[] k, float[] v, int[] pages, int pageSize, int rowStride, int headOffset, int n,

@@ -65,6 +65,27 @@ public final class F16 extends BlockFormat {
         dequantize(data, offset + 2L * bound, out, outOffset + bound, n - bound);
     }
 
+    /**
+     * {@code dst[dstOff ..+n) = (float) src[srcOff ..+n)}: binary16 bits widened exactly (the bit
+     * arithmetic of {@link #dequantizeFast}, read from a {@code short[]}), e.g. an F16 KV cache row.
+     */
+    public static void widen(short[] src, int srcOff, float[] dst, int dstOff, int n) {
+        int bound = n - n % L;
+        for (int i = 0; i < bound; i += L) {
+            IntVector h = (IntVector) ShortVector.fromArray(SHORTS, src, srcOff + i)
+                    .convertShape(VectorOperators.S2I, INTS, 0);          // sign-extended
+            IntVector mag = h.and(0x7fff);
+            IntVector shifted = mag.lanewise(VectorOperators.LSHL, 13);
+            IntVector finite = shifted.reinterpretAsFloats().mul(0x1p112f).reinterpretAsInts();
+            VectorMask<Integer> special = mag.compare(VectorOperators.GE, 0x7c00);
+            IntVector bits = finite.blend(shifted.or(0x7f800000), special).or(h.and(0x80000000));
+            bits.reinterpretAsFloats().intoArray(dst, dstOff + i);
+        }
+        for (int i = bound; i < n; i++) {
+            dst[dstOff + i] = Float.float16ToFloat(src[srcOff + i]);
+        }
+    }
+
     /** Round to nearest even, like ggml's {@code GGML_FP32_TO_FP16} (F16C {@code vcvtps2ph}, mode 0). */
     @Override
     public void quantize(float[] src, int srcOffset, int n, MemorySegment dst, long dstOffset) {

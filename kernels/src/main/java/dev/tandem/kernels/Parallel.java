@@ -18,6 +18,11 @@ import java.util.concurrent.locks.LockSupport;
  * part per thread, a 2-thread decode step on a loaded 2-core machine waited ~75 µs per parallel
  * section for the worker to be scheduled — slower than one thread.)
  *
+ * <p>{@link Schedule#FIXED} (the decode worker's, on pinned cores) trades that for locality: one
+ * part per thread, thread {@code i} always running part {@code i}, so each thread streams the same
+ * slice of every weight matrix's rows every step and finds it in its own caches where it fits; the
+ * threads meet at the end of each section (a spin barrier: workers spin longer before parking).
+ *
  * <p>A call allocates nothing and takes no lock: the job is published through fields, a claim
  * word {@code (job << 32) | (parts << 16) | nextPart} and a per-worker job counter; workers spin briefly, then
  * park, between jobs. Pass a preallocated {@link RangeTask} (not a capturing lambda) where
@@ -37,8 +42,19 @@ public final class Parallel implements AutoCloseable {
      */
     static final int PARTS_PER_THREAD = 2;
     private static final int SPINS = 2000;
+    private static final int FIXED_SPINS = 20_000; // tens of µs to ~1 ms: covers the gap between two sections of a decode step
+
+    /** How parts are given to threads. */
+    public enum Schedule {
+        /** Parts claimed at run time, {@link #PARTS_PER_THREAD} per thread: a descheduled thread cannot hold the others up. */
+        CLAIMED,
+        /** One part per thread, always the same thread: each thread's slice of the work is the same every call. */
+        FIXED
+    }
 
     private final int threads;
+    private final Schedule schedule;
+    private final int spinLimit;
     private final Thread[] workers;       // [threads - 1]
     private final AtomicInteger callers = new AtomicInteger();
     private final AtomicIntegerArray go;  // [threads - 1] job counter per worker
@@ -58,10 +74,16 @@ public final class Parallel implements AutoCloseable {
     private volatile Thread caller;
 
     public Parallel(int threads, String name) {
+        this(threads, name, Schedule.CLAIMED);
+    }
+
+    public Parallel(int threads, String name, Schedule schedule) {
         if (threads < 1) {
             throw new IllegalArgumentException("threads must be at least 1, not " + threads);
         }
         this.threads = threads;
+        this.schedule = schedule;
+        this.spinLimit = schedule == Schedule.FIXED ? FIXED_SPINS : SPINS;
         this.workers = new Thread[threads - 1];
         this.go = new AtomicIntegerArray(Math.max(1, threads - 1));
         for (int w = 1; w < threads; w++) {
@@ -85,7 +107,8 @@ public final class Parallel implements AutoCloseable {
     /** Runs {@code task} over {@code [0, n)} split across the threads; returns when all parts are done. */
     public void forRange(int n, int grain, RangeTask task) {
         int units = (n + grain - 1) / grain;
-        int parts = Math.min(Math.min(PARTS_PER_THREAD * threads, 0xffff), units);
+        int perThread = schedule == Schedule.FIXED ? 1 : PARTS_PER_THREAD;
+        int parts = Math.min(Math.min(perThread * threads, 0xffff), units);
         if (threads == 1 || parts <= 1) {
             task.run(0, n);
             return;
@@ -108,9 +131,13 @@ public final class Parallel implements AutoCloseable {
                 go.set(w - 1, job);
                 LockSupport.unpark(workers[w - 1]);
             }
-            claimParts(job);
+            if (schedule == Schedule.FIXED) {
+                runFixed(job, 0);
+            } else {
+                claimParts(job);
+            }
             for (int spins = 0; finished.get() != parts; spins++) {
-                if (spins < SPINS) {
+                if (spins < spinLimit) {
                     Thread.onSpinWait();
                 } else {
                     LockSupport.park(this);
@@ -158,6 +185,26 @@ public final class Parallel implements AutoCloseable {
         }
     }
 
+    /** {@link Schedule#FIXED}: thread {@code index} runs part {@code index} of job {@code job}, if the job has one. */
+    private void runFixed(int job, int index) {
+        long c = claim.get();
+        int count = (int) (c >>> 16) & 0xffff;
+        if ((int) (c >>> 32) != job || index >= count) {
+            return;
+        }
+        try {
+            runPart(index);
+        } catch (Throwable t) {
+            failure = t;
+        }
+        if (finished.incrementAndGet() == count) {
+            Thread waiting = caller;
+            if (waiting != Thread.currentThread()) {
+                LockSupport.unpark(waiting);
+            }
+        }
+    }
+
     private void runPart(int p) {
         int units = (n + grain - 1) / grain;
         int start = Math.min(n, (int) ((long) units * p / parts) * grain);
@@ -173,7 +220,7 @@ public final class Parallel implements AutoCloseable {
         while (!closed) {
             int e = go.get(index - 1);
             if (e == seen) {
-                if (++spins < SPINS) {
+                if (++spins < spinLimit) {
                     Thread.onSpinWait();
                 } else {
                     LockSupport.park(this);
@@ -182,7 +229,11 @@ public final class Parallel implements AutoCloseable {
             }
             seen = e;
             spins = 0;
-            claimParts(e);
+            if (schedule == Schedule.FIXED) {
+                runFixed(e, index);
+            } else {
+                claimParts(e);
+            }
         }
     }
 

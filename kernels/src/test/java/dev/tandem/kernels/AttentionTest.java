@@ -57,4 +57,52 @@ class AttentionTest {
             }
         }
     }
+
+    /** F16 storage: {@code attendHalf} gives exactly what {@code attend} gives on the cache widened to floats. */
+    @Test
+    void halfStorageMatchesAttendOnTheWidenedCache() {
+        int rows = 8 * PAGE;
+        float[] data = TestData.randomFloats(2 * rows * ROW, 21);
+        short[] kh = new short[rows * ROW], vh = new short[rows * ROW];
+        float[] k = new float[rows * ROW], v = new float[rows * ROW];
+        for (int i = 0; i < rows * ROW; i++) {
+            kh[i] = Float.floatToFloat16(data[i]);
+            vh[i] = Float.floatToFloat16(data[rows * ROW + i]);
+            k[i] = Float.float16ToFloat(kh[i]);
+            v[i] = Float.float16ToFloat(vh[i]);
+        }
+        float[] q = TestData.randomFloats(KV_HEADS * GQA * HEAD_DIM, 23);
+        float scale = (float) (1 / Math.sqrt(HEAD_DIM));
+        float[] scores = new float[PAGES.length * PAGE], row = new float[HEAD_DIM];
+        for (int n : new int[] {1, 4, 7, 20}) {
+            for (int qh = 0; qh < KV_HEADS * GQA; qh++) {
+                int kvh = qh / GQA;
+                float[] want = new float[HEAD_DIM], got = new float[HEAD_DIM];
+                Attention.attend(q, qh * HEAD_DIM, HEAD_DIM, k, v, PAGES, PAGE, ROW, kvh * HEAD_DIM, n, scale, scores, want, 0);
+                Attention.attendHalf(q, qh * HEAD_DIM, HEAD_DIM, kh, vh, PAGES, PAGE, ROW, kvh * HEAD_DIM, n, scale, scores, row, got, 0);
+                for (int i = 0; i < HEAD_DIM; i++) {
+                    assertBits(want[i], got[i], "attendHalf n=" + n + " query head " + qh + " dim " + i);
+                }
+            }
+        }
+    }
+
+    /** {@code F16.widen} is {@code Float.float16ToFloat} for every one of the 65536 bit patterns (NaNs stay NaN). */
+    @Test
+    void widenIsExactForEveryHalf() {
+        short[] all = new short[1 << 16];
+        for (int i = 0; i < all.length; i++) {
+            all[i] = (short) i;
+        }
+        float[] out = new float[all.length + 3];
+        F16.widen(all, 0, out, 3, all.length);
+        for (int i = 0; i < all.length; i++) {
+            float want = Float.float16ToFloat(all[i]);
+            if (Float.isNaN(want)) {
+                assertTrue(Float.isNaN(out[i + 3]), "half 0x" + Integer.toHexString(i) + " is NaN, widened to " + out[i + 3]);
+            } else {
+                assertBits(want, out[i + 3], "half 0x" + Integer.toHexString(i));
+            }
+        }
+    }
 }

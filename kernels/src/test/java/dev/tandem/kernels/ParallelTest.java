@@ -22,8 +22,11 @@ class ParallelTest {
     void everyIndexExactlyOnceAtEveryThreadCount() {
         int[][] cases = {{1, 1}, {7, 1}, {100, 3}, {768, 16}, {2048, 64}, {5, 64}};
         for (int threads = 1; threads <= 4; threads++) {
-            try (Parallel pool = new Parallel(threads, "test")) {
-                for (int round = 0; round < 2000; round++) {           // many consecutive jobs: no stale claims
+          for (Parallel.Schedule schedule : Parallel.Schedule.values()) {
+            try (Parallel pool = new Parallel(threads, "test", schedule)) {
+                // many consecutive jobs: no stale claims (FIXED waits for every thread, slow on a busy machine: fewer rounds)
+                int rounds = schedule == Parallel.Schedule.CLAIMED ? 2000 : 200;
+                for (int round = 0; round < rounds; round++) {
                     for (int[] c : cases) {
                         int n = c[0], grain = c[1];
                         AtomicIntegerArray hits = new AtomicIntegerArray(n);
@@ -36,10 +39,31 @@ class ParallelTest {
                             }
                         });
                         for (int i = 0; i < n; i++) {
-                            assertEquals(1, hits.get(i), "index " + i + " n=" + n + " grain=" + grain + " threads=" + threads + " round=" + round);
+                            assertEquals(1, hits.get(i), "index " + i + " n=" + n + " grain=" + grain + " threads=" + threads
+                                    + " " + schedule + " round=" + round);
                         }
                     }
                 }
+            }
+          }
+        }
+    }
+
+    /** FIXED: one range per thread, and the same thread gets the same range in every call. */
+    @Test
+    @Timeout(60)
+    void aFixedScheduleGivesEachThreadTheSameSliceEveryCall() {
+        try (Parallel pool = new Parallel(3, "test", Parallel.Schedule.FIXED)) {
+            java.util.Map<Integer, Thread> owner = new java.util.concurrent.ConcurrentHashMap<>();
+            for (int round = 0; round < 100; round++) {
+                java.util.Set<Integer> starts = java.util.concurrent.ConcurrentHashMap.newKeySet();
+                pool.forRange(768, 16, (start, end) -> {
+                    starts.add(start);
+                    Thread first = owner.putIfAbsent(start, Thread.currentThread());
+                    assertTrue(first == null || first == Thread.currentThread(),
+                            () -> "range at " + start + " ran on " + Thread.currentThread().getName() + ", before on " + first.getName());
+                });
+                assertEquals(java.util.Set.of(0, 256, 512), starts, "three parts of 256, round " + round);
             }
         }
     }

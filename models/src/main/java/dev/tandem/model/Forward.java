@@ -42,6 +42,7 @@ public final class Forward {
     private final int[] logitRowList; // [maxRows] rows of a prefillBatch that want logits
     private final int[] logitDest;    // [maxRows] where each goes in the caller's logits
     private final ThreadLocal<float[]> scores; // per thread: [all KV positions] attention scores
+    private final ThreadLocal<float[]> widened; // per thread: [headDim] an F16 cache row widened to floats
     private final Matrix.Task mm = new Matrix.Task();
     private final AttentionTask attentionTask = new AttentionTask();
 
@@ -67,6 +68,8 @@ public final class Forward {
         sin = new float[maxRows][c.ropeDim() / 2];
         int positions = kv.pages * kv.pageSize;
         scores = ThreadLocal.withInitial(() -> new float[positions]);
+        int headDim = c.headDim();
+        widened = ThreadLocal.withInitial(() -> new float[headDim]);
         rowSeq = new Sequence[maxRows];
         rowPos = new int[maxRows];
         rowTok = new int[maxRows];
@@ -221,8 +224,7 @@ public final class Forward {
                 Ops.rope(q, r * qDim, c.heads(), hd, c.ropeDim(), cos[r], sin[r], c.arch().neoxRope);
                 Ops.rope(k, r * kvDim, c.kvHeads(), hd, c.ropeDim(), cos[r], sin[r], c.arch().neoxRope);
                 int row = kv.rowOffset(rowSeq[r], rowPos[r]);
-                System.arraycopy(k, r * kvDim, kv.keys[l], row, kvDim);
-                System.arraycopy(v, r * kvDim, kv.values[l], row, kvDim);
+                kv.writeRow(l, row, k, r * kvDim, v, r * kvDim);
             }
             attention(l, n);
             mm.run(pool, layer.wo(), att, n, xb2);
@@ -264,7 +266,9 @@ public final class Forward {
             int heads = c.heads(), hd = c.headDim(), qDim = c.qDim(), kvDim = c.kvDim();
             int group = heads / c.kvHeads();
             float scale = (float) (1.0 / Math.sqrt(hd));
-            float[] keys = kv.keys[layer], values = kv.values[layer];
+            boolean half = kv.type == KvCache.Type.F16;
+            float[] keys = half ? null : kv.keys[layer], values = half ? null : kv.values[layer];
+            short[] keysHalf = half ? kv.keysHalf[layer] : null, valuesHalf = half ? kv.valuesHalf[layer] : null;
             for (int u = start; u < end; u++) {
                 int r = u / heads, h = u % heads;
                 int len = rowPos[r] + 1;
@@ -273,8 +277,13 @@ public final class Forward {
                     s = new float[Math.max(len, 2 * s.length)];
                     scores.set(s);
                 }
-                Attention.attend(q, r * qDim + h * hd, hd, keys, values, rowSeq[r].pages, kv.pageSize, kvDim,
-                        (h / group) * hd, len, scale, s, att, r * qDim + h * hd);
+                if (half) {
+                    Attention.attendHalf(q, r * qDim + h * hd, hd, keysHalf, valuesHalf, rowSeq[r].pages, kv.pageSize, kvDim,
+                            (h / group) * hd, len, scale, s, widened.get(), att, r * qDim + h * hd);
+                } else {
+                    Attention.attend(q, r * qDim + h * hd, hd, keys, values, rowSeq[r].pages, kv.pageSize, kvDim,
+                            (h / group) * hd, len, scale, s, att, r * qDim + h * hd);
+                }
             }
         }
     }

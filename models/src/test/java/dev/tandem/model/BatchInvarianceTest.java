@@ -21,6 +21,16 @@ class BatchInvarianceTest {
     @ParameterizedTest(name = "{0}")
     @ValueSource(strings = {"llama31-f32.gguf", "llama31-q8_0.gguf", "qwen2-q8_0.gguf", "qwen3-f32.gguf"})
     void prefillDecodeChunksAndBatchesAgreeBitwise(String file) {
+        check(file, KvCache.Type.F32);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"llama31-q8_0.gguf", "qwen3-f32.gguf"})
+    void sameWithAnF16KvCache(String file) {
+        check(file, KvCache.Type.F16);
+    }
+
+    private static void check(String file, KvCache.Type kvType) {
         Path path = Shared.model("ref/" + file);
         try (Model model = Model.load(path)) {
             ModelConfig c = model.config();
@@ -29,12 +39,12 @@ class BatchInvarianceTest {
             int[] a = randomTokens(n, vocab, 1);
             int[] b = randomTokens(n, vocab, 2);
 
-            float[] whole = ReferenceLogitsTest.prefillAll(model, a, 64, 1);
-            assertArrayEquals(whole, ReferenceLogitsTest.prefillAll(model, a, 7, 2), "prefill chunk 7 on 2 threads vs chunk 64 on 1");
-            assertArrayEquals(whole, ReferenceLogitsTest.prefillAll(model, a, 1, 2), "prefill chunk 1");
+            float[] whole = ReferenceLogitsTest.prefillAll(model, a, 64, 1, kvType);
+            assertArrayEquals(whole, ReferenceLogitsTest.prefillAll(model, a, 7, 2, kvType), "prefill chunk 7 on 2 threads vs chunk 64 on 1");
+            assertArrayEquals(whole, ReferenceLogitsTest.prefillAll(model, a, 1, 2, kvType), "prefill chunk 1");
 
             // Decode: sequence a alone after a 5-token prefill; then a and b decoded together in one batch.
-            KvCache kv = KvCache.forPositions(c, 2 * n + 32, 16);
+            KvCache kv = KvCache.forPositions(c, 2 * n + 32, 16, kvType);
             Sequence sa = new Sequence(n, 16), sb = new Sequence(n, 16);
             assertTrue(kv.reserve(sa, n) && kv.reserve(sb, n));
             float[] last = new float[vocab];

@@ -6,6 +6,7 @@ import dev.tandem.kernels.Parallel;
 import dev.tandem.testing.Shared;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 import java.io.IOException;
@@ -33,20 +34,26 @@ class ReferenceLogitsTest {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Map<String, String> REPORT = new TreeMap<>();
 
-    static Stream<String> cases() throws IOException {
+    /** Every reference case, with the KV cache in F32 (the default) and in F16 ({@code --kv-type f16}). */
+    static Stream<Arguments> cases() throws IOException {
         Path ref = Shared.rootOrNull() == null ? null : Shared.rootOrNull().resolve("models/ref");
         if (ref == null || !Files.isDirectory(ref)) {
-            return Stream.of("(shared absent)");
+            return Stream.of(Arguments.of("(shared absent)", KvCache.Type.F32));
         }
         try (Stream<Path> s = Files.list(ref)) {
-            return s.map(p -> p.getFileName().toString()).filter(n -> n.endsWith(".json")).sorted().toList().stream();
+            List<String> names = s.map(p -> p.getFileName().toString()).filter(n -> n.endsWith(".json")).sorted().toList();
+            return Stream.of(KvCache.Type.values()).flatMap(t -> names.stream().map(n -> Arguments.of(n, t)));
         }
     }
 
     /** Logits {@code [positions][vocab]} for {@code tokens}, computed by prefill in chunks of {@code chunk}. */
     static float[] prefillAll(Model model, int[] tokens, int chunk, int threads) {
+        return prefillAll(model, tokens, chunk, threads, KvCache.Type.F32);
+    }
+
+    static float[] prefillAll(Model model, int[] tokens, int chunk, int threads, KvCache.Type kvType) {
         ModelConfig c = model.config();
-        KvCache kv = KvCache.forPositions(c, tokens.length, 16);
+        KvCache kv = KvCache.forPositions(c, tokens.length, 16, kvType);
         Sequence seq = new Sequence(tokens.length, 16);
         assertTrue(kv.reserve(seq, tokens.length));
         float[] logits = new float[tokens.length * c.vocab()];
@@ -56,9 +63,9 @@ class ReferenceLogitsTest {
         return logits;
     }
 
-    @ParameterizedTest(name = "{0}")
+    @ParameterizedTest(name = "{0} kv {1}")
     @MethodSource("cases")
-    void logitsMatchExactPass(String jsonName) throws IOException {
+    void logitsMatchExactPass(String jsonName, KvCache.Type kvType) throws IOException {
         Path ref = Shared.models().resolve("ref");
         JsonNode j = JSON.readTree(ref.resolve(jsonName).toFile());
         String stem = jsonName.substring(0, jsonName.length() - ".json".length()); // e.g. qwen2-f32.short
@@ -75,7 +82,7 @@ class ReferenceLogitsTest {
 
         try (Model model = Model.load(ref.resolve(modelFile))) {
             int vocab = model.config().vocab();
-            float[] logits = prefillAll(model, tokens, 64, 2);
+            float[] logits = prefillAll(model, tokens, 64, 2, kvType);
             double maxDev = 0;
             List<String> failures = new ArrayList<>();
             for (int i = 0; i < total; i++) {
@@ -116,7 +123,8 @@ class ReferenceLogitsTest {
                     }
                 }
             }
-            String line = String.format("%-28s tandem %.2e  llama.cpp %.5f  tolerance %.5f  greedy steps checked %d/%d",
+            stem = stem + " kv " + kvType.name().toLowerCase(java.util.Locale.ROOT);
+            String line = String.format("%-35s tandem %.2e  llama.cpp %.5f  tolerance %.5f  greedy steps checked %d/%d",
                     stem, maxDev, llamaDev, tol, checked, greedy.length);
             REPORT.put(stem, line);
             System.out.println("accuracy: " + line);

@@ -50,6 +50,11 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--no-bandwidth", description = "Skip the read-bandwidth probe.")
     boolean noBandwidth;
 
+    @Option(names = "--tg-schedule", defaultValue = "fixed", paramLabel = "fixed|claimed",
+            description = "How tg splits rows over threads: fixed (each thread the same slice every token, as the decode worker does) "
+                    + "or claimed (parts claimed at run time, as the prefill pool does; pp always uses it) (default: ${DEFAULT-VALUE}).")
+    String tgSchedule;
+
     @Spec
     CommandSpec spec;
 
@@ -61,9 +66,14 @@ final class BenchCommand implements Callable<Integer> {
         if (nThreads < 1 || reps < 1 || nPrompt < 0 || nGen < 0 || batch < 1 || !(output.equals("md") || output.equals("json"))) {
             throw new ParameterException(spec.commandLine(), "need --threads ≥ 1, -r ≥ 1, -p/-n ≥ 0, -b ≥ 1, -o md|json");
         }
+        if (!tgSchedule.equals("fixed") && !tgSchedule.equals("claimed")) {
+            throw new ParameterException(spec.commandLine(), "--tg-schedule must be fixed or claimed, not " + tgSchedule);
+        }
         Path path = ModelPaths.resolve(model, err);
         CpuLoad load = CpuLoad.start();
-        try (Model m = Model.load(path); Parallel pool = new Parallel(nThreads, "bench")) {
+        try (Model m = Model.load(path); Parallel pool = new Parallel(nThreads, "bench");
+             Parallel tgPool = new Parallel(nThreads, "bench-tg",
+                     tgSchedule.equals("fixed") ? Parallel.Schedule.FIXED : Parallel.Schedule.CLAIMED)) {
             ModelConfig c = m.config();
             if (nPrompt + nGen > c.contextLength()) {
                 err.printf("note: -p %d + -n %d exceeds the model's context %d; measuring anyway%n", nPrompt, nGen, c.contextLength());
@@ -80,7 +90,7 @@ final class BenchCommand implements Callable<Integer> {
                 rows.add(run(m, pool, "pp" + nPrompt, nPrompt, 0, nThreads, fileBytes, params));
             }
             if (nGen > 0) {
-                rows.add(run(m, pool, "tg" + nGen, 0, nGen, nThreads, fileBytes, params));
+                rows.add(run(m, tgPool, "tg" + nGen, 0, nGen, nThreads, fileBytes, params));
             }
             double bandwidth = noBandwidth ? 0 : Bandwidth.measure(pool);
             double busyOthers = load.othersShare();

@@ -13,6 +13,7 @@ import dev.tandem.engine.KvMigration;
 import dev.tandem.engine.SplitConfig;
 import dev.tandem.http.HttpServer;
 import dev.tandem.http.ServerConfig;
+import dev.tandem.model.KvCache;
 import dev.tandem.model.Model;
 import dev.tandem.tokenizer.ChatTemplate;
 import dev.tandem.tokenizer.ChatTemplates;
@@ -89,6 +90,14 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--kv-positions", paramLabel = "N",
             description = "KV cache budget in positions, shared by all sequences (default: --ctx × --max-running).")
     Integer kvPositions;
+
+    @Option(names = "--kv-cache-mb", paramLabel = "MB",
+            description = "KV cache budget in MiB instead of positions (pages of " + 16 + " positions × all layers).")
+    Long kvCacheMb;
+
+    @Option(names = "--kv-type", defaultValue = "f32", paramLabel = "f32|f16",
+            description = "KV cache element type; f16 halves its memory (default: ${DEFAULT-VALUE}).")
+    String kvType;
 
     @Option(names = "--chat-template", paramLabel = "NAME|FILE",
             description = "A built-in chat template (chatml, llama2, llama3, mistral, phi3, zephyr) or a .jinja file instead of the model's.")
@@ -175,6 +184,8 @@ final class ServeCommand implements Callable<Integer> {
         check(ctx == null || ctx >= 2, "--ctx must be at least 2, not " + ctx);
         check(mode.equals("split") || mode.equals("colocated"), "--mode must be split or colocated, not " + mode);
         check(kvMigration.equals("handoff") || kvMigration.equals("copy"), "--kv-migration must be handoff or copy, not " + kvMigration);
+        parseKvType();
+        check(kvPositions == null || kvCacheMb == null, "give --kv-positions or --kv-cache-mb, not both");
         check(prefillThreads >= 1 && prefillThreads <= 1024, "--prefill-threads must be between 1 and 1024, not " + prefillThreads);
         check(decodeThreads >= 1 && decodeThreads <= 1024, "--decode-threads must be between 1 and 1024, not " + decodeThreads);
         for (int cpu : decodeCpus) {
@@ -252,11 +263,24 @@ final class ServeCommand implements Callable<Integer> {
         int modelCtx = m.config().contextLength();
         int context = ctx == null ? modelCtx : ctx;
         check(context <= modelCtx, "--ctx " + context + " exceeds the model's context of " + modelCtx);
-        long kv = kvPositions != null ? kvPositions : (long) context * maxRunning;
+        KvCache.Type kvElement = parseKvType();
+        long perPosition = KvCache.bytesPerPosition(m.config(), kvElement);
+        long kv;
+        if (kvCacheMb != null) {
+            check(kvCacheMb >= 1, "--kv-cache-mb must be at least 1, not " + kvCacheMb);
+            long pages = (kvCacheMb << 20) / (perPosition * 16);
+            kv = pages * 16;
+            check(kv >= context, "--kv-cache-mb " + kvCacheMb + " holds " + kv + " positions at " + perPosition
+                    + " bytes each, fewer than the context of " + context + "; raise it or lower --ctx");
+        } else {
+            kv = kvPositions != null ? kvPositions : (long) context * maxRunning;
+        }
         check(kv >= context && kv <= Integer.MAX_VALUE, "--kv-positions must be between --ctx (" + context + ") and "
                 + Integer.MAX_VALUE + ", not " + kv);
+        err.printf("tandem: KV cache %s, %d positions, %.1f MiB%s%n", kvType.toLowerCase(java.util.Locale.ROOT), kv,
+                kv * perPosition / 1048576.0, mode.equals("split") && kvMigration.equalsIgnoreCase("copy") ? " on each side" : "");
         String id = modelId != null ? modelId : ModelPaths.isDemo(model) ? "demo" : stripGguf(path.getFileName().toString());
-        EngineConfig ec = new EngineConfig(id, nThreads, maxRunning, prefillChunk, context, (int) kv, maxQueue);
+        EngineConfig ec = new EngineConfig(id, nThreads, maxRunning, prefillChunk, context, (int) kv, maxQueue, kvElement);
         if (ModelPaths.isDemo(model)) {
             err.println("note: the demo model has random weights; its output is random text.");
         }
@@ -307,6 +331,14 @@ final class ServeCommand implements Callable<Integer> {
             all.addAll(l);
         }
         return all;
+    }
+
+    private KvCache.Type parseKvType() {
+        try {
+            return KvCache.Type.parse(kvType);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), "--kv-type: " + e.getMessage());
+        }
     }
 
     static String stripGguf(String name) {

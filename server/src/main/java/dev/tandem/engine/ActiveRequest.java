@@ -30,6 +30,7 @@ final class ActiveRequest implements RequestHandle {
     Sequence seq;                // KV page table while admitted, else null
     KvCache seqKv;               // split engine: the cache seq's pages belong to
     Sequence spare;              // split engine, copy migration: the decode-side page table reserved at admission, until migrated
+    int sharedCopied;            // split engine, copy migration, n > 1: positions of the prompt's full pages already copied into spare (shared by the choices)
     ActiveRequest[] followers;   // split engine, n > 1: the other choices, sharing this (the leader's) prompt; else null
     Sampler sampler;
     StreamingDecoder decoder;

@@ -99,7 +99,7 @@ public final class ColocatedEngine implements Engine {
         this.vocab = c.vocab();
         this.sampleVocab = Math.min(c.vocab(), tokenizer.vocabSize());
         int n = config.maxRunning();
-        this.kv = KvCache.forPositions(c, config.kvPositions(), PAGE_SIZE);
+        this.kv = KvCache.forPositions(c, config.kvPositions(), PAGE_SIZE, config.kvType());
         this.metrics = new EngineMetrics(registry, kv.pages);
         this.delivery = new Delivery(tokenizer, sampleVocab, metrics, this::end);
         this.live = new ActiveRequest[n];
@@ -285,9 +285,12 @@ public final class ColocatedEngine implements Engine {
         while (!waiting.isEmpty() && liveCount < live.length) {
             ActiveRequest r = waiting.peekFirst();
             Sequence s = freeSeqs[freeSeqCount - 1];
+            int cached = kv.attachPrefix(s, r.prompt, (r.prompt.length - 1) / PAGE_SIZE); // prefix caching, as in the split engine
             if (!kv.reserve(s, r.positions())) {
+                kv.release(s);
                 return; // the oldest waits for pages; later ones wait behind it (no overtaking)
             }
+            r.prefilled = cached;
             freeSeqs[--freeSeqCount] = null;
             waiting.pollFirst();
             metrics.waiting.decrementAndGet();
@@ -309,19 +312,37 @@ public final class ColocatedEngine implements Engine {
         }
     }
 
+    /**
+     * One prefill chunk: of the prompts that complete within half a chunk, the shortest (a short
+     * chat turn is not queued behind a long prompt — the split engine's prefill pool orders its
+     * steps the same way); else the oldest prompt's next chunk.
+     */
     private void prefillOneChunk() {
-        ActiveRequest r = null;
-        for (int i = 0; i < liveCount && r == null; i++) {
-            if (!live[i].ended && !live[i].prefillDone()) {
-                r = live[i];
+        ActiveRequest r = null, shortest = null;
+        int half = Math.max(1, config.prefillChunk() / 2);
+        for (int i = 0; i < liveCount; i++) {
+            ActiveRequest q = live[i];
+            if (q.ended || q.prefillDone()) {
+                continue;
             }
+            if (r == null) {
+                r = q;
+            }
+            int left = q.prompt.length - q.prefilled;
+            if (left <= half && (shortest == null || left < shortest.prompt.length - shortest.prefilled)) {
+                shortest = q;
+            }
+        }
+        if (shortest != null) {
+            r = shortest;
         }
         if (r == null) {
             return;
         }
-        if (r.prefilled == 0) {
+        if (r.prefillStartNanos == 0) {
             r.prefillStartNanos = System.nanoTime();
             EngineMetrics.record(metrics.queue, r.prefillStartNanos - r.arrivalNanos);
+            metrics.promptTokensCached.increment(r.prefilled);
         }
         int n = Math.min(config.prefillChunk(), r.prompt.length - r.prefilled);
         boolean last = r.prefilled + n == r.prompt.length;
@@ -334,6 +355,7 @@ public final class ColocatedEngine implements Engine {
         r.prefilled += n;
         metrics.promptTokens.increment(n);
         if (last) {
+            kv.publishPrefix(r.seq, r.prompt, r.prompt.length / PAGE_SIZE);
             deliver(r, 0, System.nanoTime());
         }
     }

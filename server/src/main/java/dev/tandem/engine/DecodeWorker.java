@@ -50,7 +50,7 @@ final class DecodeWorker {
         this.batchSeq = new Sequence[n];
         this.batchTok = new int[n];
         this.logits = new float[Math.multiplyExact(n, vocab)];
-        this.pool = new Parallel(engine.split.decodeThreads(), "tandem-decode");
+        this.pool = new Parallel(engine.split.decodeThreads(), "tandem-decode", Parallel.Schedule.FIXED);
         try {
             this.forward = new Forward(model, kv, pool, n);
         } catch (RuntimeException | OutOfMemoryError x) {
@@ -158,9 +158,8 @@ final class DecodeWorker {
     /** Between steps: adopt migrated sequences and end cancelled ones; then one decode step over the rest. */
     private void step() {
         compactLive();
-        long now = System.nanoTime();
         for (ActiveRequest r; liveCount < live.length && (r = e.handoff.poll()) != null; ) {
-            e.migration.finish(r, now);
+            e.migration.finish(r, System.nanoTime()); // read after the poll: the migration may have started a moment ago
             live[liveCount++] = r;
         }
         boolean stop = e.graceOver() || e.closed;
@@ -199,7 +198,7 @@ final class DecodeWorker {
             clearBatch(n);
             return;
         }
-        now = System.nanoTime();
+        long now = System.nanoTime();
         for (int i = 0; i < n; i++) {
             e.deliver(batchReq[i], logits, i * vocab, now);
         }

@@ -34,6 +34,7 @@ final class EngineMetrics {
     final AtomicInteger batchSize = new AtomicInteger(); // tandem_decode_batch_size: rows of the last decode step
 
     final Counter promptTokens;     // tandem_prompt_tokens_total: prompt tokens prefilled
+    final Counter promptTokensCached; // tandem_prompt_tokens_cached_total: prompt tokens whose K/V came from the prefix cache
     final Counter generationTokens; // tandem_generation_tokens_total: tokens generated
     final Counter finished;         // tandem_requests_total{state="finished"}
     final Counter cancelledState;   // tandem_requests_total{state="cancelled"}
@@ -59,6 +60,8 @@ final class EngineMetrics {
         gauge(r, "tandem.decode.batch.size", batchSize, "Sequences in the current decode step");
 
         promptTokens = Counter.builder("tandem.prompt.tokens").description("Prompt tokens prefilled").register(r);
+        promptTokensCached = Counter.builder("tandem.prompt.tokens.cached")
+                .description("Prompt tokens not computed: their K/V pages came from the prefix cache").register(r);
         generationTokens = Counter.builder("tandem.generation.tokens").description("Tokens generated").register(r);
         finished = state(r, "finished");
         cancelledState = state(r, "cancelled");

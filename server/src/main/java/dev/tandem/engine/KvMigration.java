@@ -75,7 +75,7 @@ public final class KvMigration {
         if (strategy == Strategy.HANDOFF) {
             return 0;
         }
-        long n = prefillKv.copyTo(r.seq, decodeKv, r.spare);
+        long n = prefillKv.copyTo(r.seq, decodeKv, r.spare, r.sharedCopied, r.seq.length());
         prefillKv.release(r.seq);
         r.seq = r.spare;
         r.seqKv = decodeKv;
@@ -86,21 +86,28 @@ public final class KvMigration {
 
     /**
      * Prefill thread, n > 1: gives {@code follower} (another choice of {@code leader}'s request) the
-     * prompt's K/V once the leader's prefill is done. Handoff: the follower already shares the
-     * leader's full prompt pages (reference-counted, since admission); only the positions in the
+     * prompt's K/V once the leader's prefill is done. The follower shares the leader's full prompt
+     * pages (reference-counted, since admission) — in handoff mode the leader's pages, in copy mode
+     * the leader's decode-side pages — and owns the rest. Handoff: only the positions in the
      * prompt's last, partly filled page are copied into the follower's own page (copy on write).
-     * Copy: the whole prompt is copied from the leader's prefill-side pages into the follower's
-     * decode-side pages, as its migration (counted in the migration bytes).
+     * Copy: the shared full pages cross into decode memory once (the first fork fills the leader's
+     * decode-side pages; the leader's migration then skips them), and each choice copies only the
+     * partly filled last page, as its migration (counted in the migration bytes).
      */
     void fork(ActiveRequest leader, ActiveRequest follower) {
         int length = leader.seq.length();
+        int shared = (length / prefillKv.pageSize) * prefillKv.pageSize; // the positions of the shared full pages
         if (strategy == Strategy.HANDOFF) {
-            int shared = (length / prefillKv.pageSize) * prefillKv.pageSize; // the positions of the shared full pages
             prefillKv.copyPositions(leader.seq, follower.seq, shared, length);
             return;
         }
         follower.migrationStartNanos = System.nanoTime();
-        long n = prefillKv.copyTo(leader.seq, decodeKv, follower.spare);
+        long n = 0;
+        if (leader.sharedCopied < shared) {
+            n += prefillKv.copyTo(leader.seq, decodeKv, leader.spare, leader.sharedCopied, shared);
+            leader.sharedCopied = shared;
+        }
+        n += prefillKv.copyTo(leader.seq, decodeKv, follower.spare, shared, length);
         follower.seq = follower.spare;
         follower.seqKv = decodeKv;
         follower.spare = null;

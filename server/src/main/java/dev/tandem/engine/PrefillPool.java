@@ -24,10 +24,11 @@ import java.util.concurrent.locks.LockSupport;
  *       prefilling), and all of them once a shutdown's grace is over;</li>
  *   <li>admits waiting requests, oldest first, while a running slot and their KV pages are free
  *       (no overtaking: the head waits for pages);</li>
- *   <li>runs one batched step of ≤ {@code prefillChunk} rows: the oldest admitted prompt's next
- *       chunk, then chunks of the following prompts while rows remain (several short prompts share
- *       one step, each weight row streamed once for all); a prompt's last chunk computes logits
- *       for its last position only, and its first token is sampled and delivered here (TTFT ends);</li>
+ *   <li>runs one batched step of ≤ {@code prefillChunk} rows over several prompts (each weight
+ *       row streamed once for all): prompts that complete within the step first, shortest first,
+ *       then at least half a step of the oldest prompt's, then the rest ({@link #stepOrder}); a
+ *       prompt's last chunk computes logits for its last position only, and its first token is
+ *       sampled and delivered here (TTFT ends);</li>
  *   <li>migrates a finished prompt's sequence ({@link KvMigration}) and offers it to the decode
  *       worker's hand-off queue, which always has room (admitted requests ≤ its capacity).</li>
  * </ol>
@@ -262,7 +263,7 @@ final class PrefillPool {
      */
     private boolean prefillOneStep() {
         int budget = e.config.prefillChunk(), k = 0;
-        for (ActiveRequest r : prefilling) {
+        for (ActiveRequest r : stepOrder()) {
             if (budget == 0 || k == stepReq.length) {
                 break;
             }
@@ -270,9 +271,10 @@ final class PrefillPool {
                 continue;
             }
             int n = Math.min(budget, r.prompt.length - r.prefilled);
-            if (r.prefilled == 0) {
+            if (r.prefillStartNanos == 0) {
                 r.prefillStartNanos = System.nanoTime();
                 EngineMetrics.record(e.metrics.queue, r.prefillStartNanos - r.arrivalNanos);
+                e.metrics.promptTokensCached.increment(r.prefilled);
             }
             stepReq[k] = r;
             stepSeq[k] = r.seq;
@@ -337,6 +339,46 @@ final class PrefillPool {
         }
     }
 
+    /**
+     * The order prompts take rows in the next step: first those that complete within the rows left
+     * after the oldest prompt's half, shortest remaining first (a short chat turn is not queued
+     * behind a long prompt: its TTFT is one step, not the long prompt's whole prefill); then the
+     * oldest prompt, which always progresses by at least half a step (no prompt starves); then the
+     * rest, shortest remaining first. Which prompt goes in which step never changes a prompt's
+     * K/V or logits (batch invariance), only when it finishes.
+     */
+    private List<ActiveRequest> stepOrder() {
+        order.clear();
+        ActiveRequest oldest = prefilling.peekFirst();
+        if (oldest == null) {
+            return order;
+        }
+        int chunk = e.config.prefillChunk();
+        int room = prefilling.size() > 1 ? chunk - Math.min(chunk / 2, oldest.prompt.length - oldest.prefilled) : 0;
+        for (ActiveRequest r : prefilling) {
+            if (r != oldest) {
+                rest.add(r);
+            }
+        }
+        rest.sort(java.util.Comparator.comparingInt(r -> r.prompt.length - r.prefilled)); // stable: ties oldest first
+        for (java.util.Iterator<ActiveRequest> it = rest.iterator(); it.hasNext(); ) {
+            ActiveRequest r = it.next();
+            int left = r.prompt.length - r.prefilled;
+            if (left <= room) {
+                order.add(r);
+                room -= left;
+                it.remove();
+            }
+        }
+        order.add(oldest);
+        order.addAll(rest);
+        rest.clear();
+        return order;
+    }
+
+    private final ArrayList<ActiveRequest> order = new ArrayList<>(); // scratch of stepOrder
+    private final ArrayList<ActiveRequest> rest = new ArrayList<>();
+
     private void clearStep(int k) {
         for (int i = 0; i < k; i++) {
             stepReq[i] = null;
@@ -347,6 +389,7 @@ final class PrefillPool {
 
     /** A prompt is in the cache: its first token from {@code logits[offset ..]}, then migration to the decode worker. */
     private void firstTokenAndMigrate(ActiveRequest leader, int offset, long now) {
+        leader.seqKv.publishPrefix(leader.seq, leader.prompt, leader.prompt.length / SplitEngine.PAGE_SIZE);
         if (leader.followers == null) {
             firstTokenAndMigrateOne(leader, offset, now);
             return;

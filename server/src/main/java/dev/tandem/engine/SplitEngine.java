@@ -76,9 +76,9 @@ public final class SplitEngine implements Engine {
         this.info = new ModelInfo(config.modelId(), config.contextLength(), tokenizer, template);
         this.vocab = c.vocab();
         this.sampleVocab = Math.min(c.vocab(), tokenizer.vocabSize());
-        KvCache decodeKv = KvCache.forPositions(c, config.kvPositions(), PAGE_SIZE);
+        KvCache decodeKv = KvCache.forPositions(c, config.kvPositions(), PAGE_SIZE, config.kvType());
         KvCache prefillKv = split.migration() == KvMigration.Strategy.HANDOFF ? decodeKv
-                : KvCache.forPositions(c, config.kvPositions(), PAGE_SIZE);
+                : KvCache.forPositions(c, config.kvPositions(), PAGE_SIZE, config.kvType());
         this.metrics = new EngineMetrics(registry, decodeKv.pages + (prefillKv == decodeKv ? 0 : prefillKv.pages));
         this.delivery = new Delivery(tokenizer, sampleVocab, metrics, this::end);
         this.migration = new KvMigration(split.migration(), prefillKv, decodeKv, registry);
@@ -109,8 +109,9 @@ public final class SplitEngine implements Engine {
     /**
      * {@code n = sinks.size()} choices of one request (OpenAI's {@code n}): the prompt is prefilled
      * once, and choice {@code i} samples with seed {@code request.sampling().seed() + i} into
-     * {@code sinks.get(i)}. In handoff mode the choices share the prompt's full KV pages
-     * (reference-counted; the last, partly filled page is copied per choice: copy on write).
+     * {@code sinks.get(i)}. The choices share the prompt's full KV pages (reference-counted; in copy
+     * mode the decode-side pages, copied once; the last, partly filled page is copied per choice:
+     * copy on write).
      * Admission takes all n at once (n running slots, n queue places); the handle cancels them all.
      * Each choice ends on its own, exactly once.
      *
@@ -216,10 +217,10 @@ public final class SplitEngine implements Engine {
         };
     }
 
-    /** Decode-side KV pages n choices of {@code positions} positions need, the prompt's full pages shared in handoff mode. */
+    /** Decode-side KV pages n choices of {@code positions} positions need, the prompt's full pages shared. */
     private long groupPages(int positions, int promptLength, int n) {
         long each = (positions + PAGE_SIZE - 1) / PAGE_SIZE;
-        long shared = migration.strategy == KvMigration.Strategy.HANDOFF ? promptLength / PAGE_SIZE : 0;
+        long shared = promptLength / PAGE_SIZE;
         return each + (n - 1) * (each - shared);
     }
 
@@ -341,16 +342,22 @@ public final class SplitEngine implements Engine {
     }
 
     /**
-     * Reserves {@code r}'s pages. A follower (another choice of {@code leader}'s request) in handoff
-     * mode shares the leader's full prompt pages and reserves the rest; in copy mode it needs no
-     * prefill-side pages (its prompt is copied from the leader's).
+     * Reserves {@code r}'s pages. A leader (or a single request) first attaches the pages of the
+     * longest indexed prefix of its prompt (prefix caching, {@link KvCache#attachPrefix}; at least
+     * the last prompt token is always computed, for its logits) and starts its prefill after them.
+     * A follower (another choice of {@code leader}'s request) shares the leader's full prompt pages
+     * — in copy mode the leader's decode-side ones — and reserves the rest; in copy mode it needs
+     * no prefill-side pages (its prompt is copied from the leader's).
      */
     private boolean reserve(ActiveRequest r, ActiveRequest leader) {
         KvCache p = migration.prefillKv, d = migration.decodeKv;
         Sequence s = new Sequence(config.contextLength(), PAGE_SIZE);
         if (p == d) {
+            int cached = 0;
             if (leader != null) {
                 d.share(leader.seq, s, r.prompt.length / PAGE_SIZE);
+            } else if (r.imported == null) { // an imported sequence's K/V all come from the prefill node
+                cached = d.attachPrefix(s, r.prompt, (r.prompt.length - 1) / PAGE_SIZE);
             }
             if (!d.reserve(s, r.positions())) {
                 d.release(s);
@@ -358,19 +365,27 @@ public final class SplitEngine implements Engine {
             }
             r.seq = s;
             r.seqKv = d;
+            r.prefilled = cached;
             return true;
         }
+        if (leader != null) {
+            d.share(leader.spare, s, r.prompt.length / PAGE_SIZE); // the choices' prompt pages cross into decode memory once
+        }
         if (!d.reserve(s, r.positions())) {
+            d.release(s);
             return false;
         }
         if (leader == null) {
             Sequence prompt = new Sequence(config.contextLength(), PAGE_SIZE);
+            int cached = r.imported == null ? p.attachPrefix(prompt, r.prompt, (r.prompt.length - 1) / PAGE_SIZE) : 0;
             if (!p.reserve(prompt, r.prompt.length)) {
+                p.release(prompt);
                 d.release(s);
                 return false;
             }
             r.seq = prompt;
             r.seqKv = p;
+            r.prefilled = cached;
         }
         r.spare = s;
         return true;

@@ -159,4 +159,14 @@ class CliTest {
         }
         return best;
     }
+
+    @Test
+    void serveRefusesABadKvTypeOrTwoKvBudgets() {
+        Result type = run("serve", "--model", "demo", "--port", "0", "--kv-type", "f8");
+        assertEquals(2, type.code(), type.err());
+        assertTrue(type.err().contains("unknown KV type \"f8\"; expected f32 or f16"), type.err());
+        Result both = run("serve", "--model", "demo", "--port", "0", "--kv-positions", "4096", "--kv-cache-mb", "64");
+        assertEquals(2, both.code(), both.err());
+        assertTrue(both.err().contains("give --kv-positions or --kv-cache-mb, not both"), both.err());
+    }
 }

@@ -63,11 +63,16 @@ final class EngineFixture implements AutoCloseable {
      * whole prompt in one call, then one decode call per token, one Sampler fed prompt and output.
      */
     int[] direct(GenerationRequest r) {
+        return direct(r, KvCache.Type.F32);
+    }
+
+    /** {@link #direct(GenerationRequest)} with a KV cache of {@code kvType}. */
+    int[] direct(GenerationRequest r, KvCache.Type kvType) {
         ModelConfig c = model.config();
         int[] prompt = r.promptTokens();
         int n = r.maxTokens();
         int positions = prompt.length + n;
-        KvCache kv = KvCache.forPositions(c, positions, 16);
+        KvCache kv = KvCache.forPositions(c, positions, 16, kvType);
         Sequence s = new Sequence(positions, 16);
         if (!kv.reserve(s, positions)) {
             throw new AssertionError("reference cache too small");

@@ -14,8 +14,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 /**
  * {@code n > 1}: one prefill, n decodes. Choice i is exactly the single request with seed + i; in
- * handoff mode the choices share the prompt's full KV pages (copy on write for the partial last
- * page), so they hold fewer pages than n separate requests; cancelling the handle ends every choice
+ * both migrations the choices share the prompt's full KV pages (copy on write for the partial last
+ * page), so they hold fewer pages than n separate requests, and a copy moves the shared pages once; cancelling the handle ends every choice
  * once and returns every page.
  */
 class SplitEngineChoicesTest {
@@ -78,14 +78,21 @@ class SplitEngineChoicesTest {
     @ParameterizedTest
     @EnumSource(KvMigration.Strategy.class)
     void choicesShareThePromptPagesAndCancelTogether(KvMigration.Strategy m) throws Exception {
-        try (SplitEngine engine = SplitFixture.engine(fx, m, 4, 16, 128, 8)) {
+        var registry = new io.micrometer.prometheusmetrics.PrometheusMeterRegistry(io.micrometer.prometheusmetrics.PrometheusConfig.DEFAULT);
+        try (SplitEngine engine = SplitFixture.engine(fx, m, 4, 16, 128, 8, registry)) {
             StallingSink first = new StallingSink(2); // holds the decode worker at choice 0's second token
             RecordingSink b = new RecordingSink(), c = new RecordingSink();
             RequestHandle h = engine.submit(EngineFixture.greedy(fx.prompt(37, 1), 20), List.of(first, b, c));
             first.awaitStalled();
-            // Each choice needs ceil((37 + 20 − 1) / 16) = 4 pages; handoff shares the prompt's 2 full pages.
-            int expected = m == KvMigration.Strategy.HANDOFF ? 4 + 2 * (4 - 2) : 3 * 4;
-            assertEquals(expected, engine.kvPagesUsed(), m + ": pages held by 3 choices of a 37-token prompt");
+            // Each choice needs ceil((37 + 20 − 1) / 16) = 4 pages; they share the prompt's 2 full pages (in copy
+            // mode the decode-side copies; the prefill-side prompt pages are free again, idle in the prefix index).
+            assertEquals(4 + 2 * (4 - 2), engine.kvPagesUsed(), m + ": pages held by 3 choices of a 37-token prompt");
+            // Copy: the 32 positions of the full pages cross once, the 5 of the partial page once per choice.
+            var c0 = fx.model.config();
+            long bytes = m == KvMigration.Strategy.COPY ? (32 + 3 * 5) * 2L * c0.layers() * c0.kvDim() * Float.BYTES : 0;
+            String scrape = registry.scrape();
+            org.junit.jupiter.api.Assertions.assertTrue(scrape.contains("tandem_kv_migration_bytes_total " + bytes + ".0"),
+                    () -> m + ": expected " + bytes + " bytes migrated:\n" + scrape);
             RecordingSink queued = new RecordingSink(), queued2 = new RecordingSink();
             RequestHandle q = engine.submit(EngineFixture.greedy(fx.prompt(9, 2), 5), List.of(queued, queued2)); // 2 slots, 1 free
             h.cancel();

@@ -1,5 +1,6 @@
 package dev.tandem.engine;
 
+import dev.tandem.model.KvCache;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import org.junit.jupiter.api.AfterAll;
@@ -58,6 +59,63 @@ class SplitEngineGenerationTest {
                 }
                 assertEquals(0, engine.kvPagesUsed(), m + ": KV pages in use after the requests ended");
                 assertEquals(0, engine.runningCount());
+            }
+        }
+    }
+
+    /**
+     * {@code --kv-type f16}: the engine gives what a plain Forward loop over an F16 cache gives, in
+     * both migrations (the copy moves half the bytes), and every page comes back.
+     */
+    @Test
+    void anF16KvCacheGivesWhatAPlainF16ForwardLoopGives() throws Exception {
+        GenerationRequest greedy = EngineFixture.greedy(fx.prompt(40, 3), 20);
+        int[] expected = fx.direct(greedy, KvCache.Type.F16);
+        for (KvMigration.Strategy m : KvMigration.Strategy.values()) {
+            PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+            try (SplitEngine engine = SplitFixture.engine(fx, m, 4, 16, 128, 8, registry, KvCache.Type.F16)) {
+                RecordingSink g = run(engine, greedy);
+                assertArrayEquals(expected, g.tokenArray(), () -> m + " F16 greedy vs direct F16: " + g);
+                assertEquals(0, engine.kvPagesUsed(), m + ": KV pages in use after the request ended");
+                long bytes = m == KvMigration.Strategy.COPY ? 2L * fx.model.config().layers() * 40 * fx.model.config().kvDim() * 2 : 0;
+                assertTrue(registry.scrape().contains("tandem_kv_migration_bytes_total " + bytes + ".0"),
+                        () -> m + ": expected " + bytes + " migrated bytes in\n" + registry.scrape());
+            }
+        }
+    }
+
+    /**
+     * Prefix caching across requests: a second request whose prompt starts with the first one's
+     * 37 tokens computes only what follows the shared full pages (32 positions reused, counted in
+     * {@code tandem_prompt_tokens_cached_total}) and still gives what a plain Forward loop gives, in
+     * both migrations and the colocated engine; afterwards every page is free or idle in the index.
+     */
+    @Test
+    void aSharedPromptPrefixIsComputedOnce() throws Exception {
+        int[] system = fx.prompt(37, 11);
+        int[] a = java.util.Arrays.copyOf(system, 45), b = java.util.Arrays.copyOf(system, 50);
+        int[] tailA = fx.prompt(9, 12), tailB = fx.prompt(14, 13);
+        System.arraycopy(tailA, 1, a, 37, 8);
+        System.arraycopy(tailB, 1, b, 37, 13);
+        GenerationRequest ra = EngineFixture.greedy(a, 10), rb = EngineFixture.withLogprobs(EngineFixture.greedy(b, 10), 2);
+        int[] expectedA = fx.direct(ra), expectedB = fx.direct(rb);
+        for (String mode : List.of("handoff", "copy", "colocated")) {
+            PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+            try (Engine engine = mode.equals("colocated")
+                    ? new ColocatedEngine(fx.model, fx.tokenizer, null, new EngineConfig("test", 2, 4, 16, 128, 512, 8), registry)
+                    : SplitFixture.engine(fx, KvMigration.Strategy.parse(mode), 4, 16, 128, 8, registry)) {
+                RecordingSink first = run(engine, ra);
+                assertArrayEquals(expectedA, first.tokenArray(), () -> mode + ": first request vs direct: " + first);
+                assertTrue(registry.scrape().contains("tandem_prompt_tokens_cached_total 0.0"), () -> mode + ":\n" + registry.scrape());
+                RecordingSink second = run(engine, rb);
+                assertArrayEquals(expectedB, second.tokenArray(), () -> mode + ": second request vs direct: " + second);
+                assertEquals(new Usage(50, 10), second.usage, mode);
+                String scrape = registry.scrape();
+                assertTrue(scrape.contains("tandem_prompt_tokens_cached_total 32.0") && scrape.contains("tandem_prompt_tokens_total 63.0"),
+                        () -> mode + ": 45 + (50 - 32) tokens computed, 32 reused:\n" + scrape);
+                assertTrue(scrape.contains("tandem_kv_blocks_used 0.0"), () -> mode + ": pages still in use:\n" + scrape);
+                RecordingSink again = run(engine, rb); // all of b's 3 full pages now indexed: 48 positions reused
+                assertSame(second, again, mode + ": the same request again, 48 positions from the cache");
             }
         }
     }

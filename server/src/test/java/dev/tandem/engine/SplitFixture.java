@@ -1,5 +1,6 @@
 package dev.tandem.engine;
 
+import dev.tandem.model.KvCache;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 
@@ -16,8 +17,13 @@ final class SplitFixture {
 
     static SplitEngine engine(EngineFixture fx, KvMigration.Strategy migration, int maxRunning, int chunk, int ctx, int maxQueue,
                               MeterRegistry registry) {
+        return engine(fx, migration, maxRunning, chunk, ctx, maxQueue, registry, KvCache.Type.F32);
+    }
+
+    static SplitEngine engine(EngineFixture fx, KvMigration.Strategy migration, int maxRunning, int chunk, int ctx, int maxQueue,
+                              MeterRegistry registry, KvCache.Type kvType) {
         return new SplitEngine(fx.model, fx.tokenizer, null,
-                new EngineConfig("test", 2, maxRunning, chunk, ctx, maxRunning * ctx, maxQueue),
+                new EngineConfig("test", 2, maxRunning, chunk, ctx, maxRunning * ctx, maxQueue, kvType),
                 new SplitConfig(2, 1, List.of(), migration), registry);
     }
 
