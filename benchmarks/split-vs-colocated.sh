@@ -104,13 +104,22 @@ start_server() {
 }
 
 # sweep NAME: every rate against the running server, one result file each.
+# Each rate gets its own seed (SEED, SEED+1, ...): the same seed at every rate would send the same prompts
+# again to a server that keeps its prefix cache between rates, and measure cache hits instead of prefills.
 sweep() {
-  local name="$1" rate
+  local name="$1" rate i=0
+  # Warm-up (not recorded): both request classes through the server once, so the JIT has compiled the kernels
+  # before the first measured rate; seeds far from the measured ones, so no prompt is seen twice.
+  # shellcheck disable=SC2086
+  "$TANDEM" loadgen --url "http://127.0.0.1:$PORT" --label warmup --request-rate inf --max-concurrency 2 --num-prompts 4 \
+    --mix "short:0.5:input=256,output=64;long:0.5:input=2000,output=8" --seed $((SEED + 1000)) --timeout "$TIMEOUT" \
+    --no-progress >"$OUT/logs/warmup-$name.txt" 2>&1 || echo "split-vs-colocated: warm-up failed for $name" >&2
   for rate in $RATES; do
+    local seed=$((SEED + i)); i=$((i + 1))
     echo "split-vs-colocated: $name at $rate req/s for $DURATION s" >&2
     # shellcheck disable=SC2086
     "$TANDEM" loadgen --url "http://127.0.0.1:$PORT" --label "$name" --request-rate "$rate" --duration "$DURATION" \
-      --mix "$MIX" --goodput $GOODPUT --seed "$SEED" --warmup 2 --timeout "$TIMEOUT" --no-progress \
+      --mix "$MIX" --goodput $GOODPUT --seed "$seed" --warmup 2 --timeout "$TIMEOUT" --no-progress \
       --result-file "$OUT/results/$name-$rate.json" >"$OUT/logs/loadgen-$name-$rate.txt" \
       || echo "split-vs-colocated: loadgen failed for $name at $rate; see $OUT/logs/loadgen-$name-$rate.txt" >&2
   done
