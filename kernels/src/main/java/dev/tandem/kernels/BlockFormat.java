@@ -23,6 +23,9 @@ import java.nio.ByteOrder;
 public abstract class BlockFormat implements Format {
     private static final ThreadLocal<float[]> SCRATCH = ThreadLocal.withInitial(() -> new float[4096]);
     private static final ThreadLocal<float[]> PART = ThreadLocal.withInitial(() -> new float[Dot.PART_FLOATS]);
+    private static final ThreadLocal<float[]> LANES = ThreadLocal.withInitial(() -> new float[Dot.LANE_FLOATS]);
+    /** Floats in a vector of {@link Vectors#F}. */
+    protected static final int L = Vectors.LANES;
     /** Unaligned little-endian 16-bit value: every f16 scale and every F16/BF16 weight in a GGUF file. */
     protected static final ValueLayout.OfShort HALF = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     protected static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
@@ -40,6 +43,11 @@ public abstract class BlockFormat implements Format {
         return PART.get();
     }
 
+    /** The per-thread {@code L × L} lane block of the batch-1 path and of {@link #dot}. */
+    static float[] lanes() {
+        return LANES.get();
+    }
+
     /** Decodes {@code n} weights; must produce exactly the floats {@link #dequantize} produces. */
     protected void dequantizeFast(MemorySegment data, long offset, float[] out, int outOffset, int n) {
         dequantize(data, offset, out, outOffset, n);
@@ -55,11 +63,34 @@ public abstract class BlockFormat implements Format {
         return s;
     }
 
+    /**
+     * {@link Dot#dot} of the decoded row with {@code x}, through {@link #dotLanes} when {@code n} is a
+     * whole number of vectors (always so for the block-quantized formats: their blocks are 32 or 256).
+     */
     @Override
     public float dot(MemorySegment data, long offset, float[] x, int xOffset, int n) {
+        if (n % L != 0) {
+            float[] w = scratch(n);
+            dequantizeFast(data, offset, w, 0, n);
+            return Dot.dot(w, 0, x, xOffset, n);
+        }
+        float[] lanes = lanes();
+        dotLanes(data, offset, x, xOffset, n, lanes, 0);
+        return Dot.sumLanes(lanes, 0);
+    }
+
+    /**
+     * Steps 1 and 2 of {@link Dot}'s order for one row of {@code n} weights ({@code n % L == 0}, so
+     * there is no scalar tail): the four chains combined as {@code (c0 + c1) + (c2 + c3)}, stored in
+     * {@code lanes[at .. at + L)}. Here: the row decoded to scratch, then {@link Dot#dotLanes}. A
+     * format may fuse it (decode a chunk into registers and multiply at once, no scratch row); a
+     * fused version must perform the same operations in the same order — the batch-invariance
+     * tests compare the two bitwise.
+     */
+    protected void dotLanes(MemorySegment data, long offset, float[] x, int xOffset, int n, float[] lanes, int at) {
         float[] w = scratch(n);
         dequantizeFast(data, offset, w, 0, n);
-        return Dot.dot(w, 0, x, xOffset, n);
+        Dot.dotLanes(w, 0, x, xOffset, n, lanes, at);
     }
 
     /**
@@ -75,9 +106,7 @@ public abstract class BlockFormat implements Format {
                        float[] x, int batch, float[] out, int outStride) {
         long rowBytes = rowBytes(cols);
         if (batch == 1) {
-            for (int r = rowStart; r < rowEnd; r++) {
-                out[r] = dot(data, base + r * rowBytes, x, 0, cols);
-            }
+            matvec(data, base, rowBytes, cols, rowStart, rowEnd, x, out);
             return;
         }
         // Rows in blocks decoded to scratch (≤ 128 KB, in L2); a block meets the vectors four at a time,
@@ -102,6 +131,32 @@ public abstract class BlockFormat implements Format {
                     }
                 }
             }
+        }
+    }
+
+    /**
+     * Batch 1: each row's combined chains ({@link #dotLanes}) go into an {@code L × L} block, and
+     * every {@code L} rows the block's lanes are summed for all {@code L} rows at once
+     * ({@link Dot#sumLanesOfBlock}): the additions of {@link Dot#sumLanes}, in vectors.
+     */
+    private void matvec(MemorySegment data, long base, long rowBytes, int cols, int rowStart, int rowEnd, float[] x, float[] out) {
+        if (cols % L != 0) {
+            for (int r = rowStart; r < rowEnd; r++) {
+                out[r] = dot(data, base + r * rowBytes, x, 0, cols);
+            }
+            return;
+        }
+        float[] lanes = lanes();                          // [L rows][L lanes]
+        int r = rowStart;
+        for (; r + L <= rowEnd; r += L) {
+            for (int k = 0; k < L; k++) {
+                dotLanes(data, base + (r + k) * rowBytes, x, 0, cols, lanes, k * L);
+            }
+            Dot.sumLanesOfBlock(lanes, out, r);
+        }
+        for (; r < rowEnd; r++) {
+            dotLanes(data, base + r * rowBytes, x, 0, cols, lanes, 0);
+            out[r] = Dot.sumLanes(lanes, 0);
         }
     }
 

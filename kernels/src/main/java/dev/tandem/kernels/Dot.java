@@ -29,6 +29,17 @@ public final class Dot {
     /** Floats per chunk and chunks per round of the four chains. */
     static final int CHUNK = 16, GROUP = 4 * CHUNK;
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    /** Gather indices of one lane column of an {@code L × L} block: {@code 0, L, 2L, ...}. */
+    private static final int[] COLUMN = new int[L];
+    /** Floats of the per-thread lane scratch: one {@code L × L} block (at most 16 × 16). */
+    public static final int LANE_FLOATS = 16 * 16;
+    private static final ThreadLocal<float[]> LANES_SCRATCH = ThreadLocal.withInitial(() -> new float[LANE_FLOATS]);
+
+    static {
+        for (int k = 0; k < L; k++) {
+            COLUMN[k] = k * L;
+        }
+    }
 
     private Dot() {}
 
@@ -52,6 +63,21 @@ public final class Dot {
 
     /** {@code Σ a[aOff + i] · b[bOff + i]} for {@code i < n}. */
     public static float dot(float[] a, int aOff, float[] b, int bOff, int n) {
+        float[] lanes = LANES_SCRATCH.get();
+        dotLanes(a, aOff, b, bOff, n, lanes, 0);
+        float sum = sumLanes(lanes, 0);
+        for (int i = S.loopBound(n); i < n; i++) {
+            sum = Math.fma(a[aOff + i], b[bOff + i], sum);
+        }
+        return sum;
+    }
+
+    /**
+     * Steps 1 and 2 of the order for the whole vectors of {@code a[aOff..aOff+n)} · {@code b[bOff..]}:
+     * the four chains combined as {@code (c0 + c1) + (c2 + c3)}, stored in {@code lanes[at .. at + L)}.
+     * {@link #sumLanes(float[], int)} of that and the scalar tail complete {@link #dot}.
+     */
+    public static void dotLanes(float[] a, int aOff, float[] b, int bOff, int n, float[] lanes, int at) {
         int bound = S.loopBound(n);
         FloatVector c0 = FloatVector.zero(S), c1 = c0, c2 = c0, c3 = c0;
         int g = 0;
@@ -73,11 +99,29 @@ public final class Dot {
         for (int i = g + 2 * CHUNK; i < bound; i += L) {
             c2 = FloatVector.fromArray(S, a, aOff + i).fma(FloatVector.fromArray(S, b, bOff + i), c2);
         }
-        float sum = combine(c0, c1, c2, c3);
-        for (int i = bound; i < n; i++) {
-            sum = Math.fma(a[aOff + i], b[bOff + i], sum);
+        c0.add(c1).add(c2.add(c3)).intoArray(lanes, at);
+    }
+
+    /** Step 3 of the order: the {@code L} floats {@code lanes[at ..]} added in lane order (from memory: no lane extracts). */
+    public static float sumLanes(float[] lanes, int at) {
+        float s = lanes[at];
+        for (int i = 1; i < L; i++) {
+            s += lanes[at + i];
         }
-        return sum;
+        return s;
+    }
+
+    /**
+     * Step 3 for {@code L} elements at once: {@code out[outOff + k] = sumLanes(lanes, k * L)} for
+     * {@code k < L}. Lane column {@code j} of the {@code L × L} block is gathered as one vector and the
+     * columns are added in lane order, so each element gets exactly the additions of {@link #sumLanes}.
+     */
+    public static void sumLanesOfBlock(float[] lanes, float[] out, int outOff) {
+        FloatVector acc = FloatVector.fromArray(S, lanes, 0, COLUMN, 0);
+        for (int j = 1; j < L; j++) {
+            acc = acc.add(FloatVector.fromArray(S, lanes, j, COLUMN, 0));
+        }
+        acc.intoArray(out, outOff);
     }
 
     /** Scalar twin of {@link #dot}, accumulated in double: the reference the tests compare against. */
