@@ -109,9 +109,13 @@ public abstract class BlockFormat implements Format {
             matvec(data, base, rowBytes, cols, rowStart, rowEnd, x, out);
             return;
         }
-        // Rows in blocks decoded to scratch (≤ 128 KB, in L2); a block meets the vectors four at a time,
-        // so a 4-vector slice of x stays in L1 while the block's row pairs stream past it.
-        int block = Math.max(2, Math.min(16, (32768 / cols) & ~1));
+        // Rows in blocks decoded to scratch (in L2). Rows of up to 1024 floats: the block meets the vectors six
+        // at a time in 4-row × 6-vector register tiles (a tile's rows and vectors, ≤ 40 KB, stay in L1 through
+        // its four chain passes); vectors past a multiple of six, and longer rows (where a tile no longer fits
+        // L1 and the 4 × 6 tile measured 10 % slower than 2 × 4 at 2048 columns), go four at a time through
+        // 2-row × 4-vector tiles, a 4-vector slice of x staying in L1 while the block's row pairs stream past it.
+        boolean tiles = cols <= 1024 && Dot.wholeRounds(cols);
+        int block = tiles ? 32 : Math.max(2, Math.min(16, (32768 / cols) & ~1));
         float[] w = scratch(block * cols);               // [block][cols] decoded rows
         float[] part = part();
         for (int r0 = rowStart; r0 < rowEnd; r0 += block) {
@@ -119,17 +123,28 @@ public abstract class BlockFormat implements Format {
             for (int r = r0; r < r1; r++) {
                 dequantizeFast(data, base + r * rowBytes, w, (r - r0) * cols, cols);
             }
-            for (int b = 0; b < batch; b += 4) {
-                int bEnd = Math.min(batch, b + 4);
+            int b = 0;
+            for (; tiles && b + Dot.TILE_VECTORS <= batch; b += Dot.TILE_VECTORS) {
                 int r = r0;
-                for (; r + 2 <= r1; r += 2) {
-                    Dot.twoRowsTimesBatch(w, (r - r0) * cols, (r + 1 - r0) * cols, cols, x, cols, b, bEnd, out, r, outStride, part);
+                for (; r + Dot.TILE_ROWS <= r1; r += Dot.TILE_ROWS) {
+                    Dot.fourRowsTimesSix(w, (r - r0) * cols, cols, cols, x, cols, b, out, r, outStride, part);
                 }
-                if (r < r1) {
-                    for (int t = b; t < bEnd; t++) {
-                        out[t * outStride + r] = Dot.dot(w, (r - r0) * cols, x, t * cols, cols);
-                    }
-                }
+                pairs(w, r0, r, r1, cols, x, b, b + Dot.TILE_VECTORS, out, outStride, part);
+            }
+            for (; b < batch; b += 4) {
+                pairs(w, r0, r0, r1, cols, x, b, Math.min(batch, b + 4), out, outStride, part);
+            }
+        }
+    }
+
+    /** Decoded rows {@code [r, r1)} of the block starting at row {@code r0}, vectors {@code [b, bEnd)}: 2-row tiles, then a last odd row. */
+    static void pairs(float[] w, int r0, int r, int r1, int cols, float[] x, int b, int bEnd, float[] out, int outStride, float[] part) {
+        for (; r + 2 <= r1; r += 2) {
+            Dot.twoRowsTimesBatch(w, (r - r0) * cols, (r + 1 - r0) * cols, cols, x, cols, b, bEnd, out, r, outStride, part);
+        }
+        if (r < r1) {
+            for (int t = b; t < bEnd; t++) {
+                out[t * outStride + r] = Dot.dot(w, (r - r0) * cols, x, t * cols, cols);
             }
         }
     }
@@ -152,7 +167,7 @@ public abstract class BlockFormat implements Format {
             for (int k = 0; k < L; k++) {
                 dotLanes(data, base + (r + k) * rowBytes, x, 0, cols, lanes, k * L);
             }
-            Dot.sumLanesOfBlock(lanes, out, r);
+            Dot.sumLanesOfBlock(lanes, 0, out, r);
         }
         for (; r < rowEnd; r++) {
             dotLanes(data, base + r * rowBytes, x, 0, cols, lanes, 0);

@@ -172,6 +172,35 @@ class FormatKernelTest {
         }
     }
 
+    /**
+     * The 4-row × 6-vector tiles (rows of at most 1024 floats): several 32-row blocks, a row count that
+     * leaves 3 rows past the last whole tile, 13 vectors (two tiles of six and one left over), and for
+     * the 1-weight formats a scalar tail at 128 bits (259 = 256 + 3).
+     */
+    @ParameterizedTest
+    @MethodSource("formats")
+    void matmulIsBatchInvariantInSixVectorTiles(Format f) {
+        int rows = 71;
+        int cols = switch (f.type().blockSize) {
+            case 1 -> 259;
+            case 32 -> 256;
+            default -> 512;
+        };
+        MemorySegment w = TestData.randomWeights(f, rows, cols, 46);
+        float[] x = TestData.randomFloats(13 * cols, 47);
+        for (int batch : new int[] {6, 13}) {
+            float[] out = new float[batch * rows];
+            f.matmul(w, BASE, cols, 0, rows, x, batch, out, rows);
+            for (int b = 0; b < batch; b++) {
+                for (int r = 0; r < rows; r++) {
+                    float alone = f.dot(w, BASE + r * f.rowBytes(cols), x, b * cols, cols);
+                    assertBits(alone, out[b * rows + r], f.type() + " cols=" + cols + " rows=" + rows + " batch=" + batch
+                            + " vector=" + b + " row=" + r + " (matmul vs single-token dot)");
+                }
+            }
+        }
+    }
+
     @ParameterizedTest
     @MethodSource("formats")
     void fastDecodeIsBitwiseScalarDecode(Format f) {
