@@ -15,7 +15,8 @@ import java.nio.ByteOrder;
  *       lane-wise fused multiply-add from index 0 up. Four independent chains hide the FMA latency
  *       that a single chain is bound by;</li>
  *   <li>the chains are added lane-wise as {@code (c0 + c1) + (c2 + c3)};</li>
- *   <li>the lanes are summed in lane order ({@link #sumLanes});</li>
+ *   <li>the lanes are summed in lane order ({@link #sumLanes}; from memory, or for {@code L} elements
+ *       at once by gathering lane columns, {@link #sumLanesOfBlock}: the same additions);</li>
  *   <li>the scalar tail (indices past the last whole vector) is fused in index order.</li>
  * </ol>
  * Every variant here (one vector, tiles of tokens, weights from a segment) and every fused format
