@@ -152,14 +152,18 @@ class FormatKernelTest {
         }
     }
 
-    /** Enough rows for several decoded row blocks (16 rows of 2048 a block) and an odd last row, batches around the 4-vector tile. */
+    /**
+     * Enough rows for several decoded row blocks (32 rows of 2048 a block) and an odd last row; batch 1
+     * (two 16-row lane blocks summed together at 512 bits, then single rows), batches around the
+     * 4-vector and 6-vector tiles.
+     */
     @ParameterizedTest
     @MethodSource("formats")
     void matmulIsBatchInvariantAcrossRowBlocks(Format f) {
         int rows = 37, cols = 2048;
         MemorySegment w = TestData.randomWeights(f, rows, cols, 44);
         float[] x = TestData.randomFloats(6 * cols, 45);
-        for (int batch : new int[] {4, 6}) {
+        for (int batch : new int[] {1, 4, 6}) {
             float[] out = new float[batch * rows];
             f.matmul(w, BASE, cols, 0, rows, x, batch, out, rows);
             for (int b = 0; b < batch; b++) {
