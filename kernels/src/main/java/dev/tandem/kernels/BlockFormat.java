@@ -115,10 +115,12 @@ public abstract class BlockFormat implements Format {
         // quads, the six vectors (≤ 24 KB) staying in L1. Longer rows: one row quad at a time meets all the
         // vectors, so the quad is what stays close (a 4 × 6 tile's rows and vectors no longer fit L1 together;
         // this order measured 1.1-1.3x the vector-major one at 2048 and 8192 columns). Vectors past a multiple
-        // of six, rows past a multiple of four, and rows that do not fill whole rounds of the chains go through
-        // 2-row × 4-vector tiles (Dot.twoRowsTimesBatch).
-        boolean tiles = Dot.wholeRounds(cols);
+        // of six, rows past a multiple of four, rows that do not fill whole rounds of the chains, and batches
+        // of fewer than six vectors go through 2-row × 4-vector tiles (Dot.twoRowsTimesBatch).
+        boolean tiles = Dot.wholeRounds(cols) && batch >= Dot.TILE_VECTORS;
         boolean shortRows = cols <= 1024;
+        // Without 4 × 6 tiles (fewer than six vectors: a decode batch) the blocking is the one the 2 × 4 tiles
+        // were measured with: blocks of at most 16 rows and 128 KB.
         int block = tiles ? 32 : Math.max(2, Math.min(16, (32768 / cols) & ~1));
         float[] w = scratch(block * cols);               // [block][cols] decoded rows
         float[] part = part();
