@@ -33,7 +33,9 @@ import java.util.concurrent.TimeUnit;
  *       through the pool as {@code Forward} runs them, with nothing else;</li>
  *   <li>{@code matmulsInline}: the same matrices on the calling thread, no pool at all;</li>
  *   <li>{@code forRangeEmpty}: one pool hand-off with an empty task, the fixed cost each of the
- *       step's ~{@code 8 * layers + 1} parallel sections pays.</li>
+ *       step's ~{@code 8 * layers + 1} parallel sections pays;</li>
+ *   <li>{@code prefillChunk}: for comparison, {@code Forward.prefill} of a 64-token prompt from position 0
+ *       (the batched path: matrix-matrix products), logits of the last token only.</li>
  * </ul>
  * {@code decodeStep - matmulsOnly} is everything that is not a matmul (attention, norms, rope,
  * embedding); {@code matmulsOnly - matmulsInline / threads} is what splitting costs.
@@ -53,6 +55,7 @@ public class DecodeStepBenchmark {
     int threads;
 
     private static final int PROMPT = 32;
+    private static final int PREFILL = 64;
     private static final int POSITIONS = 1024;
 
     private Model m;
@@ -61,6 +64,8 @@ public class DecodeStepBenchmark {
     private KvCache kv;
     private Forward fw;
     private Sequence seq;
+    private Sequence pre;      // prefillChunk's sequence, fresh for every call
+    private final int[] preTokens = new int[PREFILL];
     private final Sequence[] seqs = new Sequence[1];
     private final int[] token = new int[1];
     private float[] logits;   // [vocab]
@@ -75,8 +80,11 @@ public class DecodeStepBenchmark {
         m = Model.load(Path.of(model));
         c = m.config();
         pool = new Parallel(threads, "bench");
-        kv = KvCache.forPositions(c, POSITIONS, 16);
-        fw = new Forward(m, kv, pool, PROMPT);
+        kv = KvCache.forPositions(c, POSITIONS + PREFILL, 16);   // the decode sequence and prefillChunk's
+        fw = new Forward(m, kv, pool, Math.max(PROMPT, PREFILL));
+        for (int i = 0; i < PREFILL; i++) {
+            preTokens[i] = 1 + (i * 37) % (c.vocab() - 1);
+        }
         logits = new float[c.vocab()];
         Weights w = m.weights();
         matrices = new Matrix[7 * c.layers() + 1];
@@ -127,6 +135,19 @@ public class DecodeStepBenchmark {
         }
         fw.decode(seqs, token, 1, logits);
         token[0] = (token[0] * 31 + 7) % c.vocab();
+        return logits[0];
+    }
+
+    @Benchmark
+    public float prefillChunk() {
+        if (pre != null) {
+            kv.release(pre);
+        }
+        pre = new Sequence(PREFILL, 16);
+        if (!kv.reserve(pre, PREFILL)) {
+            throw new IllegalStateException("no KV room for the prefill sequence");
+        }
+        fw.prefill(pre, preTokens, 0, PREFILL, logits, false);
         return logits[0];
     }
 

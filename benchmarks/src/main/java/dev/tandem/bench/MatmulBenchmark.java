@@ -27,10 +27,12 @@ import java.util.concurrent.TimeUnit;
 /**
  * One thread multiplying a {@code rows × cols} weight matrix in each format with a batch of
  * activation vectors: batch 1 is a decode step (matrix-vector, memory-bound: read the
- * {@code weightGB} column, GB/s of weights), batch 16 is prefill (matrix-matrix, compute-bound:
- * read {@code gflop}, GFLOP/s counting a multiply-add as 2). The score itself is matmuls per
- * second. Compare with {@link PeakBenchmark} (read bandwidth, FMA peak) on the same machine.
- * Run: {@code java -jar benchmarks/target/benchmarks.jar MatmulBenchmark -p shape=2048x2048}
+ * {@code weightGB} column, GB/s of weights), batch 64 is prefill (matrix-matrix, compute-bound:
+ * read {@code gflop}, GFLOP/s counting a multiply-add as 2; {@code -p batch=512} for a whole
+ * prompt chunk). The score itself is matmuls per second. Compare with {@link PeakBenchmark} (read
+ * bandwidth, FMA peak) on the same machine. On a shared machine compare two builds side by side
+ * (alternating runs) and report ratios, not single numbers.
+ * Run: {@code java -jar benchmarks/target/benchmarks.jar MatmulBenchmark -p type=Q8_0,Q4_0 -p shape=768x768}
  * (the jar's manifest adds the vector module; otherwise pass {@code --add-modules jdk.incubator.vector}).
  */
 @State(Scope.Thread)
@@ -43,11 +45,14 @@ public class MatmulBenchmark {
     @Param({"F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_K", "Q5_K", "Q6_K"})
     String type;
 
-    @Param({"1", "16"})
+    @Param({"1", "64"})
     int batch;
 
-    /** {@code rows x cols}: attention (2048x2048), FFN up/gate (8192x2048), FFN down (2048x8192) of a 1B Llama. */
-    @Param({"2048x2048", "8192x2048", "2048x8192"})
+    /**
+     * {@code rows x cols}: attention (768x768), FFN up/gate (2048x768), FFN down (768x2048) of the 110M
+     * Llama; attention (2048x2048), FFN up/gate (8192x2048), FFN down (2048x8192) of a 1B Llama.
+     */
+    @Param({"768x768", "2048x768", "768x2048", "2048x2048", "8192x2048", "2048x8192"})
     String shape;
 
     private int rows;

@@ -32,7 +32,6 @@ public final class Q4_K extends BlockFormat {
     }
 
     private static final VectorSpecies<Float> F = Vectors.F;
-    private static final int L = Vectors.LANES;
 
     private Q4_K() {}
 
@@ -93,7 +92,7 @@ public final class Q4_K extends BlockFormat {
      * and then every vector is boxed on the heap — that made this loop 5x slower.
      */
     @Override
-    public float dot(MemorySegment data, long offset, float[] x, int xOffset, int n) {
+    protected void dotLanes(MemorySegment data, long offset, float[] x, int xOffset, int n, float[] lanes, int at) {
         checkBlocks(n);
         FloatVector c0 = FloatVector.zero(F), c1 = c0, c2 = c0, c3 = c0;
         for (int u = 0; u < n / 64; u++) {                 // 64 weights: chunks low/0, low/16, high/0, high/16 → chains 0..3
@@ -114,12 +113,7 @@ public final class Q4_K extends BlockFormat {
                 c3 = ((FloatVector) zb.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).mul(d2).sub(m2).fma(FloatVector.fromArray(F, x, xo + 48 + p * L), c3);
             }
         }
-        FloatVector sum = c0.add(c1).add(c2.add(c3));   // Dot.combine written out: a call here is not always inlined
-        float total = sum.lane(0);
-        for (int i = 1; i < L; i++) {
-            total += sum.lane(i);
-        }
-        return total;
+        c0.add(c1).add(c2.add(c3)).intoArray(lanes, at);   // Dot.dotLanes's ending, written out (see BlockFormat)
     }
 
     @Override

@@ -38,7 +38,6 @@ public final class Q6_K extends BlockFormat {
     }
 
     private static final VectorSpecies<Float> F = Vectors.F;
-    private static final int L = Vectors.LANES;
 
     private Q6_K() {}
 
@@ -78,7 +77,7 @@ public final class Q6_K extends BlockFormat {
 
     /** Fused decode + dot in the order of decode-to-scratch + {@link Dot#dot}: 16-weight chunk k into chain k % 4. Vector code written out, not behind a helper (see {@link BlockFormat}). */
     @Override
-    public float dot(MemorySegment data, long offset, float[] x, int xOffset, int n) {
+    protected void dotLanes(MemorySegment data, long offset, float[] x, int xOffset, int n, float[] lanes, int at) {
         checkBlocks(n);
         FloatVector c0 = FloatVector.zero(F), c1 = c0, c2 = c0, c3 = c0;
         for (int b = 0; b < n / BLOCK; b++) {
@@ -116,12 +115,7 @@ public final class Q6_K extends BlockFormat {
                 }
             }
         }
-        FloatVector sum = c0.add(c1).add(c2.add(c3));   // Dot.combine written out: a call here is not always inlined
-        float total = sum.lane(0);
-        for (int i = 1; i < L; i++) {
-            total += sum.lane(i);
-        }
-        return total;
+        c0.add(c1).add(c2.add(c3)).intoArray(lanes, at);   // Dot.dotLanes's ending, written out (see BlockFormat)
     }
 
     @Override

@@ -27,7 +27,6 @@ public final class Q8_0 extends BlockFormat {
     }
 
     private static final VectorSpecies<Float> F = Vectors.F;
-    private static final int L = Vectors.LANES;
 
     private Q8_0() {}
 
@@ -54,13 +53,14 @@ public final class Q8_0 extends BlockFormat {
      * the vector code is written out, not behind a helper (see {@link BlockFormat}).
      */
     @Override
-    public float dot(MemorySegment data, long offset, float[] x, int xOffset, int n) {
+    protected void dotLanes(MemorySegment data, long offset, float[] x, int xOffset, int n, float[] lanes, int at) {
         checkBlocks(n);
         int nb = n / BLOCK;
         if ((nb & 1) != 0) {
             // An odd block count: decode to scratch and reduce through Dot (the same operations).
             // Handling the odd block here, after the loop, slows the loop itself by 15 %.
-            return super.dot(data, offset, x, xOffset, n);
+            super.dotLanes(data, offset, x, xOffset, n, lanes, at);
+            return;
         }
         FloatVector c0 = FloatVector.zero(F), c1 = c0, c2 = c0, c3 = c0;
         for (int b = 0; b < nb; b += 2) {
@@ -77,12 +77,7 @@ public final class Q8_0 extends BlockFormat {
                 c3 = ((FloatVector) q3.convertShape(VectorOperators.B2F, F, p)).mul(d1).fma(FloatVector.fromArray(F, x, xo + 48 + p * L), c3);
             }
         }
-        FloatVector sum = c0.add(c1).add(c2.add(c3));   // Dot.combine written out: a call here is not always inlined
-        float total = sum.lane(0);
-        for (int i = 1; i < L; i++) {
-            total += sum.lane(i);
-        }
-        return total;
+        c0.add(c1).add(c2.add(c3)).intoArray(lanes, at);   // Dot.dotLanes's ending, written out (see BlockFormat)
     }
 
     @Override

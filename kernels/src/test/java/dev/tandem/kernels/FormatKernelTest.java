@@ -152,14 +152,47 @@ class FormatKernelTest {
         }
     }
 
-    /** Enough rows for several decoded row blocks (16 rows of 2048 a block) and an odd last row, batches around the 4-vector tile. */
+    /**
+     * Enough rows for several decoded row blocks (32 rows of 2048 a block) and an odd last row; batch 1
+     * (two 16-row lane blocks summed together at 512 bits, then single rows), batches around the
+     * 4-vector and 6-vector tiles.
+     */
     @ParameterizedTest
     @MethodSource("formats")
     void matmulIsBatchInvariantAcrossRowBlocks(Format f) {
         int rows = 37, cols = 2048;
         MemorySegment w = TestData.randomWeights(f, rows, cols, 44);
         float[] x = TestData.randomFloats(6 * cols, 45);
-        for (int batch : new int[] {4, 6}) {
+        for (int batch : new int[] {1, 4, 6}) {
+            float[] out = new float[batch * rows];
+            f.matmul(w, BASE, cols, 0, rows, x, batch, out, rows);
+            for (int b = 0; b < batch; b++) {
+                for (int r = 0; r < rows; r++) {
+                    float alone = f.dot(w, BASE + r * f.rowBytes(cols), x, b * cols, cols);
+                    assertBits(alone, out[b * rows + r], f.type() + " cols=" + cols + " rows=" + rows + " batch=" + batch
+                            + " vector=" + b + " row=" + r + " (matmul vs single-token dot)");
+                }
+            }
+        }
+    }
+
+    /**
+     * The 4-row × 6-vector tiles (rows of at most 1024 floats): several 32-row blocks, a row count that
+     * leaves 3 rows past the last whole tile, 13 vectors (two tiles of six and one left over), and for
+     * the 1-weight formats a scalar tail at 128 bits (259 = 256 + 3).
+     */
+    @ParameterizedTest
+    @MethodSource("formats")
+    void matmulIsBatchInvariantInSixVectorTiles(Format f) {
+        int rows = 71;
+        int cols = switch (f.type().blockSize) {
+            case 1 -> 259;
+            case 32 -> 256;
+            default -> 512;
+        };
+        MemorySegment w = TestData.randomWeights(f, rows, cols, 46);
+        float[] x = TestData.randomFloats(13 * cols, 47);
+        for (int batch : new int[] {6, 13}) {
             float[] out = new float[batch * rows];
             f.matmul(w, BASE, cols, 0, rows, x, batch, out, rows);
             for (int b = 0; b < batch; b++) {
