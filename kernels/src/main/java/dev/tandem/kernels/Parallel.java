@@ -171,17 +171,7 @@ public final class Parallel implements AutoCloseable {
             if (!claim.compareAndSet(c, c + 1)) {
                 continue;
             }
-            try {
-                runPart(part);
-            } catch (Throwable t) {
-                failure = t;
-            }
-            if (finished.incrementAndGet() == count) {
-                Thread waiting = caller;
-                if (waiting != Thread.currentThread()) {
-                    LockSupport.unpark(waiting);
-                }
-            }
+            runAndCount(part, count);
         }
     }
 
@@ -192,8 +182,13 @@ public final class Parallel implements AutoCloseable {
         if ((int) (c >>> 32) != job || index >= count) {
             return;
         }
+        runAndCount(index, count);
+    }
+
+    /** Runs part {@code p} (a failure is kept for the caller), counts it done, and wakes the caller after the last of {@code count}. */
+    private void runAndCount(int p, int count) {
         try {
-            runPart(index);
+            runPart(p);
         } catch (Throwable t) {
             failure = t;
         }

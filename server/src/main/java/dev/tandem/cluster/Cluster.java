@@ -39,41 +39,15 @@ public final class Cluster {
     /** A decode node: imports sequences into {@code engine} from prefill nodes, streams tokens to routers. */
     public static Role decode(SplitEngine engine, String modelHash, String token, String host, int kvPort)
             throws InterruptedException {
-        var kv = engine.decodeKv();
-        Hello me = new Hello("decode", token, modelHash, kv.kvType(), kv.pageSize, kv.layers, kv.kvDim);
         DecodeSide side = new DecodeSide(engine);
-        NodeServer server = NodeServer.start(host, kvPort, me, side);
-        return new Role() {
-            @Override
-            public Map<String, Object> health() {
-                Map<String, Object> m = new LinkedHashMap<>();
-                m.put("role", "decode");
-                m.put("kv_port", server.port());
-                m.put("queue", engine.waitingCount());
-                m.put("free_kv_blocks", engine.decodeKv().freePages());
-                m.put("kv_blocks", engine.decodeKv().pages);
-                m.put("batch", engine.batchSize());
-                m.put("registered", side.registered());
-                return m;
-            }
-
-            @Override
-            public int kvPort() {
-                return server.port();
-            }
-
-            @Override
-            public void close() {
-                server.close();
-            }
-        };
+        NodeServer server = NodeServer.start(host, kvPort, hello("decode", engine, modelHash, token), side);
+        return new NodeRole("decode", engine, server, "registered", side::registered, () -> {});
     }
 
     /** A prefill node: prefills for routers into {@code engine}, ships each sequence to the decode node named. */
     public static Role prefill(SplitEngine engine, String modelHash, String token, String host, int kvPort)
             throws InterruptedException {
-        var kv = engine.decodeKv();
-        Hello me = new Hello("prefill", token, modelHash, kv.kvType(), kv.pageSize, kv.layers, kv.kvDim);
+        Hello me = hello("prefill", engine, modelHash, token);
         EventLoopGroup clients = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
         PrefillSide side = new PrefillSide(engine, clients, me);
         NodeServer server;
@@ -83,31 +57,41 @@ public final class Cluster {
             clients.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
             throw e;
         }
-        return new Role() {
-            @Override
-            public Map<String, Object> health() {
-                Map<String, Object> m = new LinkedHashMap<>();
-                m.put("role", "prefill");
-                m.put("kv_port", server.port());
-                m.put("queue", engine.waitingCount());
-                m.put("free_kv_blocks", engine.decodeKv().freePages());
-                m.put("kv_blocks", engine.decodeKv().pages);
-                m.put("batch", engine.batchSize());
-                m.put("prefilling", side.active());
-                return m;
-            }
+        return new NodeRole("prefill", engine, server, "prefilling", side::active,
+                () -> clients.shutdownGracefully(0, 1, TimeUnit.SECONDS));
+    }
 
-            @Override
-            public int kvPort() {
-                return server.port();
-            }
+    private static Hello hello(String role, SplitEngine engine, String modelHash, String token) {
+        var kv = engine.decodeKv();
+        return new Hello(role, token, modelHash, kv.kvType(), kv.pageSize, kv.layers, kv.kvDim);
+    }
 
-            @Override
-            public void close() {
-                server.close();
-                clients.shutdownGracefully(0, 1, TimeUnit.SECONDS);
-            }
-        };
+    /** A prefill or decode node: its engine's load for the router's choice, one role-specific count, its listener. */
+    private record NodeRole(String role, SplitEngine engine, NodeServer server, String activeName,
+                            java.util.function.IntSupplier active, Runnable onClose) implements Role {
+        @Override
+        public Map<String, Object> health() {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("role", role);
+            m.put("kv_port", server.port());
+            m.put("queue", engine.waitingCount());
+            m.put("free_kv_blocks", engine.decodeKv().freePages());
+            m.put("kv_blocks", engine.decodeKv().pages);
+            m.put("batch", engine.batchSize());
+            m.put(activeName, active.getAsInt());
+            return m;
+        }
+
+        @Override
+        public int kvPort() {
+            return server.port();
+        }
+
+        @Override
+        public void close() {
+            server.close();
+            onClose.run();
+        }
     }
 
     /** A router's engine and role: places requests on the listed / discovered nodes. */
