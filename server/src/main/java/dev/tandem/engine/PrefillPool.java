@@ -50,6 +50,10 @@ final class PrefillPool {
     final ConcurrentLinkedQueue<ActiveRequest> inbox = new ConcurrentLinkedQueue<>();
     private final ArrayDeque<ActiveRequest> waiting = new ArrayDeque<>();    // accepted, not admitted
     private final ArrayDeque<ActiveRequest> prefilling = new ArrayDeque<>(); // admitted, prompt not done, oldest first
+    private final ArrayList<ActiveRequest> order = new ArrayList<>();        // scratch of stepOrder: the next step's prompts
+    private final ArrayList<ActiveRequest> others = new ArrayList<>();       // scratch of stepOrder
+    private static final java.util.Comparator<ActiveRequest> BY_REMAINING =
+            java.util.Comparator.comparingInt(r -> r.prompt.length - r.prefilled);
     private final Thread thread;
     volatile boolean exited;
     volatile int lastStepPrompts;                      // prompts in the last prefill step (status)
@@ -357,11 +361,11 @@ final class PrefillPool {
         int room = prefilling.size() > 1 ? chunk - Math.min(chunk / 2, oldest.prompt.length - oldest.prefilled) : 0;
         for (ActiveRequest r : prefilling) {
             if (r != oldest) {
-                rest.add(r);
+                others.add(r);
             }
         }
-        rest.sort(java.util.Comparator.comparingInt(r -> r.prompt.length - r.prefilled)); // stable: ties oldest first
-        for (java.util.Iterator<ActiveRequest> it = rest.iterator(); it.hasNext(); ) {
+        others.sort(BY_REMAINING); // stable: ties oldest first
+        for (java.util.Iterator<ActiveRequest> it = others.iterator(); it.hasNext(); ) {
             ActiveRequest r = it.next();
             int left = r.prompt.length - r.prefilled;
             if (left <= room) {
@@ -371,13 +375,10 @@ final class PrefillPool {
             }
         }
         order.add(oldest);
-        order.addAll(rest);
-        rest.clear();
+        order.addAll(others);
+        others.clear();
         return order;
     }
-
-    private final ArrayList<ActiveRequest> order = new ArrayList<>(); // scratch of stepOrder
-    private final ArrayList<ActiveRequest> rest = new ArrayList<>();
 
     private void clearStep(int k) {
         for (int i = 0; i < k; i++) {
