@@ -4,7 +4,9 @@ import dev.tandem.gguf.GgufException;
 import dev.tandem.gguf.TensorInfo;
 import dev.tandem.kernels.Format;
 import dev.tandem.kernels.Formats;
+import dev.tandem.kernels.IntKernels;
 import dev.tandem.kernels.Parallel;
+import dev.tandem.kernels.Q8Activations;
 
 import java.lang.foreign.MemorySegment;
 
@@ -42,6 +44,9 @@ public record Matrix(String name, Format format, MemorySegment data, int rows, i
         private int count;
         private float[] x;
         private int batch;
+        /** The input quantized to 8-bit blocks, when some matrix of the task takes the integer path. */
+        private final Q8Activations act = new Q8Activations();
+        private boolean quantized;
 
         /** {@code out = m · x} for {@code batch} vectors, rows split across the pool. */
         public void run(Parallel pool, Matrix m, float[] x, int batch, float[] out) {
@@ -71,8 +76,13 @@ public record Matrix(String name, Format format, MemorySegment data, int rows, i
             this.x = x;
             this.batch = batch;
             int rows = 0;
+            quantized = false;
             for (int i = 0; i < count; i++) {
                 rows += m[i].rows;
+                quantized |= m[i].integerPath();
+            }
+            if (quantized) {
+                act.quantize(x, batch, m1.cols);
             }
             pool.forRange(rows, m1.grain(pool), this);
             this.x = null;
@@ -88,12 +98,19 @@ public record Matrix(String name, Format format, MemorySegment data, int rows, i
             for (int i = 0; i < count; i++) {
                 Matrix mi = m[i];
                 int s = Math.max(start, offset), e = Math.min(end, offset + mi.rows);
-                if (s < e) {
+                if (s < e && quantized && mi.integerPath()) {
+                    IntKernels.matmul(mi.format.type(), mi.data, 0, mi.cols, s - offset, e - offset, act, out[i], mi.rows);
+                } else if (s < e) {
                     mi.format.matmul(mi.data, 0, mi.cols, s - offset, e - offset, x, batch, out[i], mi.rows);
                 }
                 offset += mi.rows;
             }
         }
+    }
+
+    /** Whether products with this matrix take the integer path ({@code --kernels q8}, Q8_0 and Q4_0 weights). */
+    boolean integerPath() {
+        return IntKernels.enabled() && IntKernels.supports(format.type()) && cols % 32 == 0;
     }
 
     /** Row {@code r} dequantized into {@code out[off .. off + cols)}. */

@@ -55,6 +55,9 @@ final class BenchCommand implements Callable<Integer> {
                     + "or claimed (parts claimed at run time, as the prefill pool does; pp always uses it) (default: ${DEFAULT-VALUE}).")
     String tgSchedule;
 
+    @Option(names = "--kernels", defaultValue = "f32", paramLabel = "f32|q8", description = KernelsOption.DESCRIPTION)
+    String kernels;
+
     @Spec
     CommandSpec spec;
 
@@ -69,6 +72,7 @@ final class BenchCommand implements Callable<Integer> {
         if (!tgSchedule.equals("fixed") && !tgSchedule.equals("claimed")) {
             throw new ParameterException(spec.commandLine(), "--tg-schedule must be fixed or claimed, not " + tgSchedule);
         }
+        KernelsOption.apply(kernels, spec, err);
         Path path = ModelPaths.resolve(model, err);
         CpuLoad load = CpuLoad.start();
         try (Model m = Model.load(path); Parallel pool = new Parallel(nThreads, "bench");
@@ -101,7 +105,7 @@ final class BenchCommand implements Callable<Integer> {
                 out.println("| ------------------------------ | ---------: | ---------: | ---------- | ------: | --------------: | -------------------: |");
                 for (Map<String, Object> r : rows) {
                     out.printf(Locale.ROOT, "| %-30s | %7.2f GiB | %8.2f M | %-10s | %7d | %15s | %11.2f ± %6.2f |%n",
-                            r.get("model_type"), fileBytes / (double) (1L << 30), params / 1e6, "Java " + Vectors.F.vectorBitSize() + "b",
+                            r.get("model_type"), fileBytes / (double) (1L << 30), params / 1e6, KernelsOption.backend(Vectors.F.vectorBitSize()),
                             nThreads, r.get("test"), (double) r.get("avg_ts"), (double) r.get("stddev_ts"));
                 }
             }
@@ -183,6 +187,7 @@ final class BenchCommand implements Callable<Integer> {
         r.put("model_n_params", params);
         r.put("n_threads", nThreads);
         r.put("n_batch", batch);
+        r.put("kernels", kernels);
         r.put("n_prompt", nP);
         r.put("n_gen", nG);
         r.put("test", test);

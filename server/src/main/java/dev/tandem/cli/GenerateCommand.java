@@ -104,6 +104,9 @@ final class GenerateCommand implements Callable<Integer> {
             description = "With --chat: a built-in template (chatml, llama2, llama3, mistral, phi3, zephyr) or a .jinja file instead of the model's.")
     String chatTemplate;
 
+    @Option(names = "--kernels", defaultValue = "f32", paramLabel = "f32|q8", description = KernelsOption.DESCRIPTION)
+    String kernels;
+
     @Spec
     CommandSpec spec;
 
@@ -134,6 +137,7 @@ final class GenerateCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }
+        KernelsOption.apply(kernels, spec, err);
         Path path = ModelPaths.resolve(model, err);
         try (Model m = Model.load(path); Parallel pool = new Parallel(nThreads, "tandem-compute")) {
             ModelConfig c = m.config();

@@ -161,6 +161,9 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--insecure-no-token", description = "Run a cluster role without a token (any client reaching the kv port is accepted).")
     boolean insecureNoToken;
 
+    @Option(names = "--kernels", defaultValue = "f32", paramLabel = "f32|q8", description = KernelsOption.DESCRIPTION)
+    String kernels;
+
     @Spec
     CommandSpec spec;
 
@@ -255,6 +258,7 @@ final class ServeCommand implements Callable<Integer> {
     }
 
     private void load(Running running, PrometheusMeterRegistry registry, int nThreads, PrintWriter err) {
+        KernelsOption.apply(kernels, spec, err);
         Path path = ModelPaths.resolve(model, err);
         Model m = Model.load(path);
         running.model = m;

@@ -1,0 +1,129 @@
+package dev.tandem.kernels;
+
+import dev.tandem.kernels.x86.IntDot;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * The integer path ({@code --kernels q8}): Q8_0 and Q4_0 weights multiplied with activations
+ * quantized to 8-bit blocks ({@link Q8Activations}), as llama.cpp does, by the native kernels of
+ * {@link IntDot} where the processor allows and by {@link #rowReference} (the same operations in
+ * Java, slow) elsewhere. Faster, and less exact: the activations' rounding costs accuracy that the
+ * default F32 path keeps (numbers in {@code docs/performance.md}). Every output element is computed
+ * by the same operations at every batch size, so batch invariance holds within the mode.
+ */
+public final class IntKernels {
+    private static volatile boolean enabled = Boolean.getBoolean("tandem.kernels.q8");
+    private static final ThreadLocal<MemorySegment[]> OUT = ThreadLocal.withInitial(() -> new MemorySegment[]{MemorySegment.NULL});
+    /** Rows per call when several vectors share the weights: their bytes stay in L1/L2 across the vectors. */
+    private static final int ROW_BLOCK = 32;
+
+    private IntKernels() {}
+
+    /** Whether matrix products of the supported formats use the integer path (process-wide). */
+    public static boolean enabled() {
+        return enabled;
+    }
+
+    public static void setEnabled(boolean on) {
+        enabled = on;
+    }
+
+    /** Whether {@code type} has an integer kernel. */
+    public static boolean supports(GgmlType type) {
+        return type == GgmlType.Q8_0 || type == GgmlType.Q4_0;
+    }
+
+    /** "native AVX-VNNI", "native AVX2" or "Java (why)". */
+    public static String implementation() {
+        return IntDot.UNAVAILABLE == null ? "native " + IntDot.describe() : "Java (" + IntDot.UNAVAILABLE + ")";
+    }
+
+    /**
+     * Rows {@code [rowStart, rowEnd)} of the {@code type} matrix at byte {@code base} of {@code data},
+     * {@code cols} wide, times each quantized vector of {@code act}:
+     * {@code out[b · outStride + r]}.
+     */
+    public static void matmul(GgmlType type, MemorySegment data, long base, int cols, int rowStart, int rowEnd,
+                              Q8Activations act, float[] out, int outStride) {
+        int blocks = cols / 32;
+        if (act.blocks() != blocks) {
+            throw new IllegalArgumentException("activations of " + act.blocks() + " blocks for a " + cols + "-column matrix");
+        }
+        long rowBytes = type.bytesFor(cols);
+        boolean q4 = type == GgmlType.Q4_0;
+        if (!supports(type)) {
+            throw new IllegalArgumentException("no integer kernel for " + type);
+        }
+        int batch = act.count();
+        if (IntDot.UNAVAILABLE != null || !data.isNative()) {
+            for (int b = 0; b < batch; b++) {
+                for (int r = rowStart; r < rowEnd; r++) {
+                    out[b * outStride + r] = rowReference(q4, data, base + r * rowBytes, act, b);
+                }
+            }
+            return;
+        }
+        int step = batch == 1 ? rowEnd - rowStart : ROW_BLOCK;
+        MemorySegment scratch = scratch(Math.min(step, rowEnd - rowStart));
+        long w0 = data.address() + base;
+        for (int r0 = rowStart; r0 < rowEnd; r0 += step) {
+            int rows = Math.min(step, rowEnd - r0);
+            for (int b = 0; b < batch; b++) {
+                if (q4) {
+                    IntDot.q4_0(w0 + r0 * rowBytes, rowBytes, rows, blocks, act.address(b), scratch.address());
+                } else {
+                    IntDot.q8_0(w0 + r0 * rowBytes, rowBytes, rows, blocks, act.address(b), scratch.address());
+                }
+                MemorySegment.copy(scratch, ValueLayout.JAVA_FLOAT, 0, out, b * outStride + r0, rows);
+            }
+        }
+    }
+
+    private static MemorySegment scratch(int floats) {
+        MemorySegment[] holder = OUT.get();
+        if (holder[0].byteSize() < 4L * floats) {
+            holder[0] = Arena.ofAuto().allocate(Math.max(4L * floats, 2 * holder[0].byteSize()), 64);
+        }
+        return holder[0];
+    }
+
+    /** The integer path's operations for one row, in Java (see {@link IntDot}): the reference and the fallback. */
+    public static float rowReference(boolean q4, MemorySegment data, long offset, Q8Activations act, int token) {
+        int blocks = act.blocks();
+        float a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0;
+        int blockBytes = q4 ? 18 : 34;
+        int[] isum = new int[8];
+        for (int k = 0; k < blocks; k++) {
+            long blk = offset + (long) k * blockBytes;
+            float scale = Float.float16ToFloat(data.get(BlockFormat.HALF, blk)) * act.scale(token, k);
+            for (int l = 0; l < 8; l++) {
+                int s = 0;
+                for (int j = 0; j < 4; j++) {
+                    int i = 4 * l + j;
+                    int w;
+                    if (q4) {
+                        int q = data.get(ValueLayout.JAVA_BYTE, blk + 2 + (i & 15)) & 0xff;
+                        w = (i < 16 ? q & 15 : q >> 4) - 8;
+                    } else {
+                        w = data.get(ValueLayout.JAVA_BYTE, blk + 2 + i);
+                    }
+                    s += w * act.q(token, 32 * k + i);
+                }
+                isum[l] = s;
+            }
+            a0 = Math.fma((float) isum[0], scale, a0);
+            a1 = Math.fma((float) isum[1], scale, a1);
+            a2 = Math.fma((float) isum[2], scale, a2);
+            a3 = Math.fma((float) isum[3], scale, a3);
+            a4 = Math.fma((float) isum[4], scale, a4);
+            a5 = Math.fma((float) isum[5], scale, a5);
+            a6 = Math.fma((float) isum[6], scale, a6);
+            a7 = Math.fma((float) isum[7], scale, a7);
+        }
+        float s0 = a0 + a4, s1 = a1 + a5, s2 = a2 + a6, s3 = a3 + a7;
+        return (s0 + s2) + (s1 + s3);
+    }
+}

@@ -1,0 +1,365 @@
+package dev.tandem.kernels.x86;
+
+import java.io.ByteArrayOutputStream;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A small x86-64 assembler: the general-purpose and AVX2 / AVX-VNNI instructions the native
+ * kernels use, encoded as the Intel SDM gives them (VEX always in its three-byte form). Memory
+ * operands are {@code [base + disp]}: the kernels walk pointers and need no index registers.
+ * Registers are numbers: 0..15 for {@code rax..r15} and for {@code xmm0..15 / ymm0..15}.
+ */
+final class Asm {
+    static final int RAX = 0, RCX = 1, RDX = 2, RBX = 3, RSP = 4, RBP = 5, RSI = 6, RDI = 7,
+            R8 = 8, R9 = 9, R10 = 10, R11 = 11, R12 = 12, R13 = 13, R14 = 14, R15 = 15;
+
+    /** VEX opcode maps and implied prefixes. */
+    private static final int M0F = 1, M0F38 = 2, M0F3A = 3;
+    private static final int P_NONE = 0, P66 = 1, PF3 = 2;
+
+    private final ByteArrayOutputStream code = new ByteArrayOutputStream();
+    private final List<int[]> fixups = new ArrayList<>();   // {position of rel32, label}
+    private final List<Integer> labels = new ArrayList<>();
+
+    byte[] bytes() {
+        byte[] b = code.toByteArray();
+        for (int[] f : fixups) {
+            int target = labels.get(f[1]);
+            if (target < 0) {
+                throw new IllegalStateException("label " + f[1] + " never bound");
+            }
+            int rel = target - (f[0] + 4);
+            for (int i = 0; i < 4; i++) {
+                b[f[0] + i] = (byte) (rel >> (8 * i));
+            }
+        }
+        return b;
+    }
+
+    int newLabel() {
+        labels.add(-1);
+        return labels.size() - 1;
+    }
+
+    void bind(int label) {
+        labels.set(label, code.size());
+    }
+
+    private void emit(int... bytes) {
+        for (int b : bytes) {
+            code.write(b);
+        }
+    }
+
+    private void emit32(int v) {
+        emit(v & 0xff, (v >> 8) & 0xff, (v >> 16) & 0xff, (v >>> 24) & 0xff);
+    }
+
+    /** ModRM (+ SIB + displacement) for register field {@code reg} and memory {@code [base + disp]}. */
+    private void memory(int reg, int base, int disp) {
+        int r = reg & 7, b = base & 7;
+        int mod = disp == 0 && b != 5 ? 0 : disp >= -128 && disp <= 127 ? 1 : 2;
+        emit(mod << 6 | r << 3 | b);
+        if (b == 4) {
+            emit(0x24);                                      // SIB: no index, base = rsp / r12
+        }
+        if (mod == 1) {
+            emit(disp & 0xff);
+        } else if (mod == 2) {
+            emit32(disp);
+        }
+    }
+
+    private void registers(int reg, int rm) {
+        emit(0xC0 | (reg & 7) << 3 | (rm & 7));
+    }
+
+    /** Three-byte VEX prefix. {@code rm} is the register or base register in ModRM.rm. */
+    private void vex(int map, int pp, boolean w, boolean l256, int reg, int vvvv, int rm) {
+        int r = (reg & 8) == 0 ? 0x80 : 0, b = (rm & 8) == 0 ? 0x20 : 0;
+        emit(0xC4, r | 0x40 | b | map, (w ? 0x80 : 0) | (~vvvv & 15) << 3 | (l256 ? 4 : 0) | pp);
+    }
+
+    private void vexRR(int map, int pp, boolean l256, int opcode, int dst, int src1, int src2) {
+        vex(map, pp, false, l256, dst, src1, src2);
+        emit(opcode);
+        registers(dst, src2);
+    }
+
+    private void vexRM(int map, int pp, boolean l256, int opcode, int dst, int src1, int base, int disp) {
+        vex(map, pp, false, l256, dst, src1, base);
+        emit(opcode);
+        memory(dst, base, disp);
+    }
+
+    // ---- general purpose ----
+
+    private void rex(boolean w, int reg, int rm) {
+        int rex = 0x40 | (w ? 8 : 0) | ((reg & 8) != 0 ? 4 : 0) | ((rm & 8) != 0 ? 1 : 0);
+        if (rex != 0x40) {
+            emit(rex);
+        }
+    }
+
+    void push(int r) {
+        rex(false, 0, r);
+        emit(0x50 + (r & 7));
+    }
+
+    void pop(int r) {
+        rex(false, 0, r);
+        emit(0x58 + (r & 7));
+    }
+
+    /** {@code mov dst, src} (64-bit registers). */
+    void mov(int dst, int src) {
+        rex(true, src, dst);
+        emit(0x89);
+        registers(src, dst);
+    }
+
+    /** {@code mov dst, qword [base + disp]}. */
+    void movLoad(int dst, int base, int disp) {
+        rex(true, dst, base);
+        emit(0x8B);
+        memory(dst, base, disp);
+    }
+
+    /** {@code add dst, imm32} (64-bit). */
+    void addImm(int dst, int imm) {
+        rex(true, 0, dst);
+        emit(0x81);
+        registers(0, dst);
+        emit32(imm);
+    }
+
+    /** {@code add dst, src} (64-bit). */
+    void add(int dst, int src) {
+        rex(true, src, dst);
+        emit(0x01);
+        registers(src, dst);
+    }
+
+    /** {@code shl r, imm8} (64-bit). */
+    void shl(int r, int imm) {
+        rex(true, 0, r);
+        emit(0xC1);
+        registers(4, r);
+        emit(imm);
+    }
+
+    /** {@code mov r32, imm32} (zero-extends into the 64-bit register). */
+    void movImm32(int r, int imm) {
+        rex(false, 0, r);
+        emit(0xB8 + (r & 7));
+        emit32(imm);
+    }
+
+    /** {@code dec r} (64-bit). */
+    void dec(int r) {
+        rex(true, 0, r);
+        emit(0xFF);
+        registers(1, r);
+    }
+
+    /** {@code test r, r} (64-bit). */
+    void test(int r) {
+        rex(true, r, r);
+        emit(0x85);
+        registers(r, r);
+    }
+
+    void jz(int label) {
+        emit(0x0F, 0x84);
+        fixups.add(new int[]{code.size(), label});
+        emit32(0);
+    }
+
+    void jnz(int label) {
+        emit(0x0F, 0x85);
+        fixups.add(new int[]{code.size(), label});
+        emit32(0);
+    }
+
+    void jmp(int label) {
+        emit(0xE9);
+        fixups.add(new int[]{code.size(), label});
+        emit32(0);
+    }
+
+    void ret() {
+        emit(0xC3);
+    }
+
+    /** {@code prefetcht0 [base + disp]}. */
+    void prefetcht0(int base, int disp) {
+        rex(false, 0, base);
+        emit(0x0F, 0x18);
+        memory(1, base, disp);
+    }
+
+    // ---- AVX / AVX2 / FMA / F16C / AVX-VNNI ----
+
+    /** {@code vmovdqu ymm, [base + disp]} (or xmm when {@code !ymm}). */
+    void vmovdquLoad(boolean ymm, int dst, int base, int disp) {
+        vexRM(M0F, PF3, ymm, 0x6F, dst, 0, base, disp);
+    }
+
+    /** {@code vpabsb ymm dst, ymm src}. */
+    void vpabsb(int dst, int src) {
+        vexRR(M0F38, P66, true, 0x1C, dst, 0, src);
+    }
+
+    /** {@code vpsignb ymm dst, ymm a, ymm b}: a with the signs of b (0 where b is 0). */
+    void vpsignb(int dst, int a, int b) {
+        vexRR(M0F38, P66, true, 0x08, dst, a, b);
+    }
+
+    /** {@code vpsignb ymm dst, ymm a, [base + disp]}. */
+    void vpsignbMem(int dst, int a, int base, int disp) {
+        vexRM(M0F38, P66, true, 0x08, dst, a, base, disp);
+    }
+
+    /** AVX-VNNI {@code {vex} vpdpbusd ymm acc, ymm u8, [base + disp]}: each int lane += 4 u8 × s8 products. */
+    void vpdpbusdMem(int acc, int u8, int base, int disp) {
+        vexRM(M0F38, P66, true, 0x50, acc, u8, base, disp);
+    }
+
+    /** AVX-VNNI {@code {vex} vpdpbusd ymm acc, ymm u8, ymm s8}. */
+    void vpdpbusd(int acc, int u8, int s8) {
+        vexRR(M0F38, P66, true, 0x50, acc, u8, s8);
+    }
+
+    /** {@code vpmaddubsw ymm dst, ymm u8, ymm s8}: adjacent u8 × s8 products summed to 16 bits. */
+    void vpmaddubsw(int dst, int u8, int s8) {
+        vexRR(M0F38, P66, true, 0x04, dst, u8, s8);
+    }
+
+    /** {@code vpmaddubsw ymm dst, ymm u8, [base + disp]}. */
+    void vpmaddubswMem(int dst, int u8, int base, int disp) {
+        vexRM(M0F38, P66, true, 0x04, dst, u8, base, disp);
+    }
+
+    /** {@code vpmaddwd ymm dst, ymm a, ymm b}: adjacent 16-bit products summed to 32 bits. */
+    void vpmaddwd(int dst, int a, int b) {
+        vexRR(M0F, P66, true, 0xF5, dst, a, b);
+    }
+
+    void vpaddd(int dst, int a, int b) {
+        vexRR(M0F, P66, true, 0xFE, dst, a, b);
+    }
+
+    void vpxor(int dst, int a, int b) {
+        vexRR(M0F, P66, true, 0xEF, dst, a, b);
+    }
+
+    void vpand(int dst, int a, int b) {
+        vexRR(M0F, P66, true, 0xDB, dst, a, b);
+    }
+
+    /** {@code vpsubd ymm dst, ymm a, [base + disp]}. */
+    void vpsubdMem(int dst, int a, int base, int disp) {
+        vexRM(M0F, P66, true, 0xFA, dst, a, base, disp);
+    }
+
+    /** {@code vpsrlw xmm dst, xmm src, imm8}. */
+    void vpsrlw128(int dst, int src, int imm) {
+        vex(M0F, P66, false, false, 2, dst, src);            // VEX.vvvv = destination, ModRM.reg = /2
+        emit(0x71);
+        registers(2, src);
+        emit(imm);
+    }
+
+    /** {@code vinserti128 ymm dst, ymm a, xmm b, imm8}. */
+    void vinserti128(int dst, int a, int b, int imm) {
+        vex(M0F3A, P66, false, true, dst, a, b);
+        emit(0x38);
+        registers(dst, b);
+        emit(imm);
+    }
+
+    /** {@code vpbroadcastd ymm dst, dword [base + disp]}. */
+    void vpbroadcastdMem(int dst, int base, int disp) {
+        vexRM(M0F38, P66, true, 0x58, dst, 0, base, disp);
+    }
+
+    /** {@code vmovd xmm dst, r32}. */
+    void vmovd(int dst, int src) {
+        vex(M0F, P66, false, false, dst, 0, src);
+        emit(0x6E);
+        registers(dst, src);
+    }
+
+    /** {@code vpbroadcastd ymm dst, xmm src}. */
+    void vpbroadcastd(int dst, int src) {
+        vexRR(M0F38, P66, true, 0x58, dst, 0, src);
+    }
+
+    /** {@code vpbroadcastw xmm dst, word [base + disp]}. */
+    void vpbroadcastwMem(int dst, int base, int disp) {
+        vexRM(M0F38, P66, false, 0x79, dst, 0, base, disp);
+    }
+
+    /** {@code vcvtph2ps ymm dst, xmm src}: eight halves to floats. */
+    void vcvtph2ps(int dst, int src) {
+        vexRR(M0F38, P66, true, 0x13, dst, 0, src);
+    }
+
+    void vcvtdq2ps(int dst, int src) {
+        vexRR(M0F, P_NONE, true, 0x5B, dst, 0, src);
+    }
+
+    /** {@code vmulps ymm dst, ymm a, [base + disp]}. */
+    void vmulpsMem(int dst, int a, int base, int disp) {
+        vexRM(M0F, P_NONE, true, 0x59, dst, a, base, disp);
+    }
+
+    /** {@code vfmadd231ps ymm acc, ymm a, ymm b}: acc = a · b + acc, one rounding. */
+    void vfmadd231ps(int acc, int a, int b) {
+        vex(M0F38, P66, false, true, acc, a, b);
+        emit(0xB8);
+        registers(acc, b);
+    }
+
+    void vxorps(int dst, int a, int b) {
+        vexRR(M0F, P_NONE, true, 0x57, dst, a, b);
+    }
+
+    /** {@code vextractf128 xmm dst, ymm src, imm8}. */
+    void vextractf128(int dst, int src, int imm) {
+        vex(M0F3A, P66, false, true, src, 0, dst);
+        emit(0x19);
+        registers(src, dst);
+        emit(imm);
+    }
+
+    /** {@code vaddps xmm dst, xmm a, xmm b}. */
+    void vaddps128(int dst, int a, int b) {
+        vexRR(M0F, P_NONE, false, 0x58, dst, a, b);
+    }
+
+    /** {@code vmovhlps xmm dst, xmm a, xmm b}: dst = {b.hi, a.hi}. */
+    void vmovhlps(int dst, int a, int b) {
+        vexRR(M0F, P_NONE, false, 0x12, dst, a, b);
+    }
+
+    /** {@code vmovshdup xmm dst, xmm src}. */
+    void vmovshdup(int dst, int src) {
+        vexRR(M0F, PF3, false, 0x16, dst, 0, src);
+    }
+
+    /** {@code vaddss xmm dst, xmm a, xmm b}. */
+    void vaddss(int dst, int a, int b) {
+        vexRR(M0F, PF3, false, 0x58, dst, a, b);
+    }
+
+    /** {@code vmovss dword [base + disp], xmm src}. */
+    void vmovssStore(int base, int disp, int src) {
+        vexRM(M0F, PF3, false, 0x11, src, 0, base, disp);
+    }
+
+    void vzeroupper() {
+        emit(0xC5, 0xF8, 0x77);
+    }
+}

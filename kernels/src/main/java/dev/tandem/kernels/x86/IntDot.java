@@ -1,0 +1,187 @@
+package dev.tandem.kernels.x86;
+
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+
+import static dev.tandem.kernels.x86.Asm.*;
+
+/**
+ * Native matrix-vector kernels for Q8_0 and Q4_0 weights against activations quantized to 8-bit
+ * blocks (see {@code dev.tandem.kernels.Q8Activations} for their layout), generated at start-up
+ * with {@link Asm}: AVX2 + FMA + F16C, and AVX-VNNI's {@code vpdpbusd} where the processor has it
+ * ({@code vpmaddubsw} + {@code vpmaddwd} otherwise: the same integers). Each weight block's
+ * cache line is prefetched {@link #PREFETCH} bytes ahead, which the Vector API cannot express;
+ * that is what lets one core keep more of DRAM's bandwidth busy than the out-of-order window alone.
+ *
+ * <p>Per output row, exactly these operations, so that every path agrees bitwise: 8 float lanes
+ * {@code a[l]} start at 0; per block, {@code isum[l]} = the exact integer sum of the four products
+ * of lane l (bytes {@code 4l..4l+3}), {@code scale = dw · dx} (float), {@code a[l] = fma(float(isum[l]), scale, a[l])};
+ * then {@code s[i] = a[i] + a[i+4]}, {@code t0 = s0 + s2}, {@code t1 = s1 + s3}, result {@code t0 + t1}.
+ *
+ * <p>Signature of each kernel: {@code (long w, long rowBytes, long rows, long blocks, long act, long out)},
+ * addresses of native memory; {@code act} as laid out by {@code Q8Activations}: {@code 32·blocks}
+ * quantized bytes, then {@code blocks} × 8 copies of the float scale, then {@code blocks} × 8 int
+ * lane sums times 8.
+ */
+public final class IntDot {
+    /** Bytes ahead of the current weight block that each block prefetches. */
+    public static final int PREFETCH = Integer.getInteger("tandem.prefetch", 2048);
+    private static final FunctionDescriptor SIGNATURE = FunctionDescriptor.ofVoid(ValueLayout.JAVA_LONG,
+            ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG);
+
+    /** Why the kernels cannot run here, or null when they can. */
+    public static final String UNAVAILABLE;
+    private static final MethodHandle Q8_0, Q4_0;
+
+    static {
+        Cpu cpu = Cpu.THIS;
+        String why = null;
+        MethodHandle q8 = null, q4 = null;
+        if (!cpu.nativeKernels()) {
+            why = "native integer kernels need x86-64 Linux with AVX2, FMA and F16C (this CPU: " + cpu + ")";
+        } else {
+            try {
+                q8 = NativeCode.load(kernel(false, cpu.avxVnni()), SIGNATURE);
+                q4 = NativeCode.load(kernel(true, cpu.avxVnni()), SIGNATURE);
+            } catch (RuntimeException e) {
+                why = "native integer kernels could not be loaded: " + e.getMessage();
+            }
+        }
+        UNAVAILABLE = why;
+        Q8_0 = q8;
+        Q4_0 = q4;
+    }
+
+    private IntDot() {}
+
+    /** "AVX-VNNI", "AVX2", or why not. */
+    public static String describe() {
+        return UNAVAILABLE != null ? UNAVAILABLE : Cpu.THIS.avxVnni() ? "AVX-VNNI" : "AVX2";
+    }
+
+    /** Q8_0 rows starting at address {@code w} against the activations at {@code act}; floats to {@code out}. */
+    public static void q8_0(long w, long rowBytes, int rows, int blocks, long act, long out) {
+        try {
+            Q8_0.invokeExact(w, rowBytes, (long) rows, (long) blocks, act, out);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** Q4_0 rows, as {@link #q8_0}. */
+    public static void q4_0(long w, long rowBytes, int rows, int blocks, long act, long out) {
+        try {
+            Q4_0.invokeExact(w, rowBytes, (long) rows, (long) blocks, act, out);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** A kernel built for the given instruction choice, whatever this processor prefers (tests compare the two). */
+    static MethodHandle load(boolean q4, boolean vnni) {
+        return NativeCode.load(kernel(q4, vnni), SIGNATURE);
+    }
+
+    private static RuntimeException rethrow(Throwable t) {
+        if (t instanceof RuntimeException r) {
+            throw r;
+        }
+        if (t instanceof Error e) {
+            throw e;
+        }
+        return new IllegalStateException(t);
+    }
+
+    /**
+     * The kernel. Arguments (System V): rdi = w, rsi = rowBytes, rdx = rows, rcx = blocks, r8 = act, r9 = out.
+     * Registers: rax block pointer, rbx quants pointer, rbp scales pointer, r12 lane-sums pointer,
+     * r11 blocks left, r14 / r15 scales / lane-sums bases; ymm0 accumulator, ymm14 16-bit ones,
+     * ymm15 the nibble mask.
+     */
+    static byte[] kernel(boolean q4, boolean vnni) {
+        int blockBytes = q4 ? 18 : 34;
+        Asm a = new Asm();
+        int rowLoop = a.newLabel(), blockLoop = a.newLabel(), done = a.newLabel();
+        for (int r : new int[]{RBX, RBP, R12, R13, R14, R15}) {
+            a.push(r);
+        }
+        a.mov(R13, RCX);
+        a.shl(R13, 5);                      // 32 · blocks
+        a.mov(R14, R8);
+        a.add(R14, R13);                    // scales
+        a.mov(R15, R14);
+        a.add(R15, R13);                    // lane sums
+        a.movImm32(R10, 0x00010001);
+        a.vmovd(14, R10);
+        a.vpbroadcastd(14, 14);             // sixteen 16-bit ones
+        a.movImm32(R10, 0x0F0F0F0F);
+        a.vmovd(15, R10);
+        a.vpbroadcastd(15, 15);             // the nibble mask
+        a.bind(rowLoop);
+        a.test(RDX);
+        a.jz(done);
+        a.vxorps(0, 0, 0);
+        a.mov(RAX, RDI);
+        a.mov(RBX, R8);
+        a.mov(RBP, R14);
+        a.mov(R12, R15);
+        a.mov(R11, RCX);
+        a.bind(blockLoop);
+        a.prefetcht0(RAX, PREFETCH);
+        a.vpxor(4, 4, 4);
+        if (q4) {
+            a.vmovdquLoad(false, 1, RAX, 2);    // 16 bytes: weights j (low nibbles) and j + 16 (high)
+            a.vpsrlw128(2, 1, 4);
+            a.vinserti128(1, 1, 2, 1);
+            a.vpand(1, 1, 15);                  // 32 bytes: weight + 8, in order
+            if (vnni) {
+                a.vpdpbusdMem(4, 1, RBX, 0);
+            } else {
+                a.vpmaddubswMem(4, 1, RBX, 0);
+                a.vpmaddwd(4, 4, 14);
+            }
+            a.vpsubdMem(4, 4, R12, 0);          // − 8 · Σx of each lane
+        } else {
+            a.vmovdquLoad(true, 1, RAX, 2);
+            a.vpabsb(2, 1);                     // |w| as unsigned bytes
+            a.vmovdquLoad(true, 3, RBX, 0);
+            a.vpsignb(3, 3, 1);                 // x with w's sign
+            if (vnni) {
+                a.vpdpbusd(4, 2, 3);
+            } else {
+                a.vpmaddubsw(4, 2, 3);
+                a.vpmaddwd(4, 4, 14);
+            }
+        }
+        a.vcvtdq2ps(4, 4);
+        a.vpbroadcastwMem(5, RAX, 0);
+        a.vcvtph2ps(5, 5);
+        a.vmulpsMem(5, 5, RBP, 0);              // dw · dx
+        a.vfmadd231ps(0, 4, 5);
+        a.addImm(RAX, blockBytes);
+        a.addImm(RBX, 32);
+        a.addImm(RBP, 32);
+        a.addImm(R12, 32);
+        a.dec(R11);
+        a.jnz(blockLoop);
+        a.vextractf128(1, 0, 1);
+        a.vaddps128(0, 0, 1);                   // s[i] = a[i] + a[i + 4]
+        a.vmovhlps(1, 0, 0);
+        a.vaddps128(0, 0, 1);                   // t0 = s0 + s2, t1 = s1 + s3
+        a.vmovshdup(1, 0);
+        a.vaddss(0, 0, 1);                      // t0 + t1
+        a.vmovssStore(R9, 0, 0);
+        a.addImm(R9, 4);
+        a.add(RDI, RSI);
+        a.dec(RDX);
+        a.jmp(rowLoop);
+        a.bind(done);
+        a.vzeroupper();
+        for (int r : new int[]{R15, R14, R13, R12, RBP, RBX}) {
+            a.pop(r);
+        }
+        a.ret();
+        return a.bytes();
+    }
+}
