@@ -13,7 +13,8 @@ import java.lang.foreign.ValueLayout;
  * <p>Layout of one vector of {@code blocks} blocks, in native memory (the layout the native
  * kernels read): {@code 32·blocks} bytes {@code q}; then per block 8 copies of {@code dx} (float);
  * then per block 8 ints, lane {@code l} = {@code 8 · (q[4l] + q[4l+1] + q[4l+2] + q[4l+3])} (what
- * Q4_0's offset of 8 subtracts).
+ * Q4_0's offset of 8 subtracts); then per block the same lane sums times 128 (Q8_0's offset, when its
+ * weights are read as unsigned bytes).
  */
 public final class Q8Activations {
     private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED;
@@ -24,7 +25,7 @@ public final class Q8Activations {
 
     /** Bytes of one quantized vector of {@code blocks} blocks. */
     static long stride(int blocks) {
-        return 96L * blocks;
+        return 128L * blocks;
     }
 
     /** Quantizes {@code batch} vectors {@code x[b · cols ..]} of {@code cols} floats ({@code cols % 32 == 0}). */
@@ -44,7 +45,7 @@ public final class Q8Activations {
     }
 
     private void quantizeOne(float[] x, int xOff, int token) {
-        long base = stride(blocks) * token, scales = base + 32L * blocks, sums = base + 64L * blocks;
+        long base = stride(blocks) * token, scales = base + 32L * blocks, sums = base + 64L * blocks, sums128 = base + 96L * blocks;
         for (int k = 0; k < blocks; k++) {
             int s = xOff + 32 * k;
             float amax = 0;
@@ -62,6 +63,7 @@ public final class Q8Activations {
                 }
                 seg.set(FLOAT, scales + 32L * k + 4L * l, d);
                 seg.set(INT, sums + 32L * k + 4L * l, 8 * sum);
+                seg.set(INT, sums128 + 32L * k + 4L * l, 128 * sum);
             }
         }
     }

@@ -22,7 +22,7 @@ import static dev.tandem.kernels.x86.Asm.*;
  * <p>Signature of each kernel: {@code (long w, long rowBytes, long rows, long blocks, long act, long out)},
  * addresses of native memory; {@code act} as laid out by {@code Q8Activations}: {@code 32·blocks}
  * quantized bytes, then {@code blocks} × 8 copies of the float scale, then {@code blocks} × 8 int
- * lane sums times 8.
+ * lane sums times 8, then the same times 128.
  */
 public final class IntDot {
     /** Bytes ahead of the current weight block that each block prefetches. */
