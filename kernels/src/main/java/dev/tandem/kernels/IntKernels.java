@@ -66,19 +66,52 @@ public final class IntKernels {
             }
             return;
         }
-        int step = batch == 1 ? rowEnd - rowStart : ROW_BLOCK;
-        MemorySegment scratch = scratch(Math.min(step, rowEnd - rowStart));
         long w0 = data.address() + base;
-        for (int r0 = rowStart; r0 < rowEnd; r0 += step) {
-            int rows = Math.min(step, rowEnd - r0);
-            for (int b = 0; b < batch; b++) {
-                if (q4) {
-                    IntDot.q4_0(w0 + r0 * rowBytes, rowBytes, rows, blocks, act.address(b), scratch.address());
-                } else {
-                    IntDot.q8_0(w0 + r0 * rowBytes, rowBytes, rows, blocks, act.address(b), scratch.address());
+        if (batch == 1) {
+            MemorySegment scratch = scratch(rowEnd - rowStart);
+            vector(q4, w0 + rowStart * rowBytes, rowBytes, rowEnd - rowStart, blocks, act.address(0), scratch.address());
+            MemorySegment.copy(scratch, ValueLayout.JAVA_FLOAT, 0, out, rowStart, rowEnd - rowStart);
+            return;
+        }
+        // Several vectors: rows in blocks that stay in L1/L2 while the vectors pass, four vectors
+        // and two rows at a time through the tile, the rest through the matrix-vector kernel (the
+        // same operations per element, so the tile's presence never changes a result).
+        int tileVectors = IntDot.tiles() ? batch - batch % IntDot.TILE_VECTORS : 0;
+        MemorySegment scratch = scratch(IntDot.TILE_VECTORS * ROW_BLOCK);
+        long actStride = Q8Activations.stride(blocks);
+        for (int r0 = rowStart; r0 < rowEnd; r0 += ROW_BLOCK) {
+            int rows = Math.min(ROW_BLOCK, rowEnd - r0), pairs = rows / 2;
+            long w = w0 + r0 * rowBytes;
+            for (int b = 0; b < tileVectors; b += IntDot.TILE_VECTORS) {
+                if (pairs > 0) {
+                    if (q4) {
+                        IntDot.tileQ4_0(w, rowBytes, pairs, blocks, act.address(b), actStride, scratch.address(), 4L * ROW_BLOCK);
+                    } else {
+                        IntDot.tileQ8_0(w, rowBytes, pairs, blocks, act.address(b), actStride, scratch.address(), 4L * ROW_BLOCK);
+                    }
+                    for (int t = 0; t < IntDot.TILE_VECTORS; t++) {
+                        MemorySegment.copy(scratch, ValueLayout.JAVA_FLOAT, 4L * ROW_BLOCK * t, out, (b + t) * outStride + r0, 2 * pairs);
+                    }
                 }
-                MemorySegment.copy(scratch, ValueLayout.JAVA_FLOAT, 0, out, b * outStride + r0, rows);
+                if (rows % 2 != 0) {
+                    for (int t = b; t < b + IntDot.TILE_VECTORS; t++) {
+                        vector(q4, w + (rows - 1) * rowBytes, rowBytes, 1, blocks, act.address(t), scratch.address());
+                        out[t * outStride + r0 + rows - 1] = scratch.get(ValueLayout.JAVA_FLOAT, 0);
+                    }
+                }
             }
+            for (int t = tileVectors; t < batch; t++) {
+                vector(q4, w, rowBytes, rows, blocks, act.address(t), scratch.address());
+                MemorySegment.copy(scratch, ValueLayout.JAVA_FLOAT, 0, out, t * outStride + r0, rows);
+            }
+        }
+    }
+
+    private static void vector(boolean q4, long w, long rowBytes, int rows, int blocks, long act, long out) {
+        if (q4) {
+            IntDot.q4_0(w, rowBytes, rows, blocks, act, out);
+        } else {
+            IntDot.q8_0(w, rowBytes, rows, blocks, act, out);
         }
     }
 

@@ -38,18 +38,19 @@ class IntKernelsTest {
     }
 
     @ParameterizedTest
-    @CsvSource({"Q8_0, 37, 64", "Q8_0, 70, 2048", "Q4_0, 37, 64", "Q4_0, 70, 2048", "Q8_0, 1, 32", "Q4_0, 3, 96"})
-    void nativeEqualsTheJavaTwinBitwise(GgmlType type, int rows, int cols) {
+    @CsvSource({"Q8_0, 37, 64, 3", "Q8_0, 70, 2048, 1", "Q4_0, 37, 64, 3", "Q4_0, 70, 2048, 2", "Q8_0, 1, 32, 1", "Q4_0, 3, 96, 1",
+            "Q8_0, 67, 256, 9", "Q4_0, 67, 256, 9", "Q8_0, 33, 64, 4", "Q4_0, 2, 32, 8"})
+    void nativeEqualsTheJavaTwinBitwise(GgmlType type, int rows, int cols, int batch) {
         Format f = Formats.of(type);
         SplittableRandom rnd = new SplittableRandom(rows * 31L + cols);
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment w = weights(f, rows, cols, rnd, arena);
-            float[] x = vectors(3, cols, rnd);
+            float[] x = vectors(batch, cols, rnd);
             Q8Activations act = new Q8Activations();
-            act.quantize(x, 3, cols);
-            float[] out = new float[3 * rows];
+            act.quantize(x, batch, cols);
+            float[] out = new float[batch * rows];
             IntKernels.matmul(type, w, 0, cols, 0, rows, act, out, rows);
-            for (int b = 0; b < 3; b++) {
+            for (int b = 0; b < batch; b++) {
                 for (int r = 0; r < rows; r++) {
                     float expected = IntKernels.rowReference(type == GgmlType.Q4_0, w, r * f.rowBytes(cols), act, b);
                     assertEquals(Float.floatToRawIntBits(expected), Float.floatToRawIntBits(out[b * rows + r]),
@@ -67,13 +68,13 @@ class IntKernelsTest {
             SplittableRandom rnd = new SplittableRandom(7);
             try (Arena arena = Arena.ofConfined()) {
                 MemorySegment w = weights(f, rows, cols, rnd, arena);
-                float[] x = vectors(5, cols, rnd);
+                float[] x = vectors(9, cols, rnd);
                 Q8Activations all = new Q8Activations();
-                all.quantize(x, 5, cols);
-                float[] batched = new float[5 * rows];
+                all.quantize(x, 9, cols);
+                float[] batched = new float[9 * rows];
                 IntKernels.matmul(type, w, 0, cols, 0, 40, all, batched, rows);
                 IntKernels.matmul(type, w, 0, cols, 40, rows, all, batched, rows);
-                for (int b = 0; b < 5; b++) {
+                for (int b = 0; b < 9; b++) {
                     Q8Activations one = new Q8Activations();
                     one.quantize(java.util.Arrays.copyOfRange(x, b * cols, (b + 1) * cols), 1, cols);
                     float[] alone = new float[rows];

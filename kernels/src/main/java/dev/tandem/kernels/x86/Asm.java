@@ -77,8 +77,39 @@ final class Asm {
 
     /** Three-byte VEX prefix. {@code rm} is the register or base register in ModRM.rm. */
     private void vex(int map, int pp, boolean w, boolean l256, int reg, int vvvv, int rm) {
-        int r = (reg & 8) == 0 ? 0x80 : 0, b = (rm & 8) == 0 ? 0x20 : 0;
-        emit(0xC4, r | 0x40 | b | map, (w ? 0x80 : 0) | (~vvvv & 15) << 3 | (l256 ? 4 : 0) | pp);
+        vex(map, pp, w, l256, reg, vvvv, rm, 0);
+    }
+
+    /** Three-byte VEX prefix with an index register ({@code index} 0..15; 0 when there is none). */
+    private void vex(int map, int pp, boolean w, boolean l256, int reg, int vvvv, int rm, int index) {
+        int r = (reg & 8) == 0 ? 0x80 : 0, x = (index & 8) == 0 ? 0x40 : 0, b = (rm & 8) == 0 ? 0x20 : 0;
+        emit(0xC4, r | x | b | map, (w ? 0x80 : 0) | (~vvvv & 15) << 3 | (l256 ? 4 : 0) | pp);
+    }
+
+    /** ModRM + SIB (+ displacement) for {@code [base + index + disp]}; {@code index} is not rsp. */
+    private void memoryIndexed(int reg, int base, int index, int disp) {
+        if ((index & 15) == RSP) {
+            throw new IllegalArgumentException("rsp cannot be an index");
+        }
+        int b = base & 7;
+        int mod = disp == 0 && b != 5 ? 0 : disp >= -128 && disp <= 127 ? 1 : 2;
+        emit(mod << 6 | (reg & 7) << 3 | 4, (index & 7) << 3 | b);
+        if (mod == 1) {
+            emit(disp & 0xff);
+        } else if (mod == 2) {
+            emit32(disp);
+        }
+    }
+
+    /** A VEX instruction with a memory operand {@code [base + index + disp]}; {@code index < 0} for none. */
+    private void vexRMI(int map, int pp, boolean l256, int opcode, int dst, int src1, int base, int index, int disp) {
+        if (index < 0) {
+            vexRM(map, pp, l256, opcode, dst, src1, base, disp);
+            return;
+        }
+        vex(map, pp, false, l256, dst, src1, base, index);
+        emit(opcode);
+        memoryIndexed(dst, base, index, disp);
     }
 
     private void vexRR(int map, int pp, boolean l256, int opcode, int dst, int src1, int src2) {
@@ -234,6 +265,26 @@ final class Asm {
     /** {@code vpmaddubsw ymm dst, ymm u8, ymm s8}: adjacent u8 × s8 products summed to 16 bits. */
     void vpmaddubsw(int dst, int u8, int s8) {
         vexRR(M0F38, P66, true, 0x04, dst, u8, s8);
+    }
+
+    /** {@code vpdpbusd ymm acc, ymm u8, [base + index]} ({@code index < 0}: none). */
+    void vpdpbusdMem(int acc, int u8, int base, int index, int disp) {
+        vexRMI(M0F38, P66, true, 0x50, acc, u8, base, index, disp);
+    }
+
+    /** {@code vpmaddubsw ymm dst, ymm u8, [base + index + disp]}. */
+    void vpmaddubswMem(int dst, int u8, int base, int index, int disp) {
+        vexRMI(M0F38, P66, true, 0x04, dst, u8, base, index, disp);
+    }
+
+    /** {@code vpsubd ymm dst, ymm a, [base + index + disp]}. */
+    void vpsubdMem(int dst, int a, int base, int index, int disp) {
+        vexRMI(M0F, P66, true, 0xFA, dst, a, base, index, disp);
+    }
+
+    /** {@code vmulps ymm dst, ymm a, [base + index + disp]}. */
+    void vmulpsMem(int dst, int a, int base, int index, int disp) {
+        vexRMI(M0F, P_NONE, true, 0x59, dst, a, base, index, disp);
     }
 
     /** {@code vpmaddubsw ymm dst, ymm u8, [base + disp]}. */

@@ -30,20 +30,32 @@ public final class IntDot {
     private static final FunctionDescriptor SIGNATURE = FunctionDescriptor.ofVoid(ValueLayout.JAVA_LONG,
             ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG);
 
+    private static final FunctionDescriptor TILE_SIGNATURE = FunctionDescriptor.ofVoid(ValueLayout.JAVA_LONG,
+            ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
+            ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG);
+    /** Rows and vectors of the {@link #tileQ8_0} register tile. */
+    public static final int TILE_ROWS = 2, TILE_VECTORS = 4;
+
     /** Why the kernels cannot run here, or null when they can. */
     public static final String UNAVAILABLE;
     private static final MethodHandle Q8_0, Q4_0;
+    /** The multi-vector tiles; null without AVX-VNNI (Q8_0's unsigned reading would saturate {@code vpmaddubsw}). */
+    private static final MethodHandle TILE_Q8_0, TILE_Q4_0;
 
     static {
         Cpu cpu = Cpu.THIS;
         String why = null;
-        MethodHandle q8 = null, q4 = null;
+        MethodHandle q8 = null, q4 = null, t8 = null, t4 = null;
         if (!cpu.nativeKernels()) {
             why = "native integer kernels need x86-64 Linux with AVX2, FMA and F16C (this CPU: " + cpu + ")";
         } else {
             try {
                 q8 = NativeCode.load(kernel(false, cpu.avxVnni()), SIGNATURE);
                 q4 = NativeCode.load(kernel(true, cpu.avxVnni()), SIGNATURE);
+                if (cpu.avxVnni()) {
+                    t8 = NativeCode.load(tile(false), TILE_SIGNATURE);
+                    t4 = NativeCode.load(tile(true), TILE_SIGNATURE);
+                }
             } catch (RuntimeException e) {
                 why = "native integer kernels could not be loaded: " + e.getMessage();
             }
@@ -51,6 +63,8 @@ public final class IntDot {
         UNAVAILABLE = why;
         Q8_0 = q8;
         Q4_0 = q4;
+        TILE_Q8_0 = t8;
+        TILE_Q4_0 = t4;
     }
 
     private IntDot() {}
@@ -81,6 +95,138 @@ public final class IntDot {
     /** A kernel built for the given instruction choice, whatever this processor prefers (tests compare the two). */
     static MethodHandle load(boolean q4, boolean vnni) {
         return NativeCode.load(kernel(q4, vnni), SIGNATURE);
+    }
+
+    /** Whether {@link #tileQ8_0} and {@link #tileQ4_0} can run. */
+    public static boolean tiles() {
+        return TILE_Q8_0 != null;
+    }
+
+    /**
+     * {@code pairs} pairs of Q8_0 rows from {@code w} times the 4 quantized vectors at {@code act},
+     * {@code act + actStride}, ...: row r, vector t to the float at {@code out + t · outStride + 4r}.
+     * Each element gets exactly the operations of {@link #q8_0}.
+     */
+    public static void tileQ8_0(long w, long rowBytes, int pairs, int blocks, long act, long actStride, long out, long outStride) {
+        try {
+            TILE_Q8_0.invokeExact(w, rowBytes, (long) pairs, (long) blocks, act, out, actStride, outStride);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** Q4_0 rows, as {@link #tileQ8_0}. */
+    public static void tileQ4_0(long w, long rowBytes, int pairs, int blocks, long act, long actStride, long out, long outStride) {
+        try {
+            TILE_Q4_0.invokeExact(w, rowBytes, (long) pairs, (long) blocks, act, out, actStride, outStride);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * The 2-row × 4-vector tile (AVX-VNNI). Arguments: rdi = w, rsi = rowBytes, rdx = row pairs,
+     * rcx = blocks, r8 = act, r9 = out; on the stack actStride, outStride. Registers: rax / r10 the
+     * two rows' block pointers, rbx / rbp / r12 quants / scales / lane sums of vector 0 (vector t at
+     * + t · actStride: r13, r14, r15 hold 1, 2, 3 strides), r11 blocks left; ymm0-7 the accumulators
+     * (row · 4 + vector), ymm8 / ymm9 the rows' weights as unsigned bytes, ymm10 / ymm11 their
+     * scales, ymm15 the nibble mask (Q4_0) or the sign bit (Q8_0: w XOR 0x80 = w + 128, corrected
+     * by the lane sums times 128; vpdpbusd does not saturate).
+     */
+    static byte[] tile(boolean q4) {
+        int blockBytes = q4 ? 18 : 34;
+        Asm a = new Asm();
+        int rowLoop = a.newLabel(), blockLoop = a.newLabel(), done = a.newLabel();
+        for (int r : new int[]{RBX, RBP, R12, R13, R14, R15}) {
+            a.push(r);
+        }
+        a.movLoad(R13, RSP, 56);                // actStride (after six pushes and the return address)
+        a.mov(R14, R13);
+        a.add(R14, R13);
+        a.mov(R15, R14);
+        a.add(R15, R13);
+        a.movImm32(R10, q4 ? 0x0F0F0F0F : 0x80808080);
+        a.vmovd(15, R10);
+        a.vpbroadcastd(15, 15);
+        int[] index = {-1, R13, R14, R15};
+        a.bind(rowLoop);
+        a.test(RDX);
+        a.jz(done);
+        for (int acc = 0; acc < 8; acc++) {
+            a.vxorps(acc, acc, acc);
+        }
+        a.mov(RAX, RDI);
+        a.mov(R10, RDI);
+        a.add(R10, RSI);
+        a.mov(RBX, R8);
+        a.mov(RBP, RCX);
+        a.shl(RBP, 5);
+        a.add(RBP, R8);                         // scales: act + 32 · blocks
+        a.mov(R12, RCX);
+        a.shl(R12, q4 ? 5 : 6);
+        a.add(R12, RBP);                        // lane sums × 8 (Q4_0) or × 128 (Q8_0)
+        a.mov(R11, RCX);
+        a.bind(blockLoop);
+        a.prefetcht0(RAX, PREFETCH);
+        a.prefetcht0(R10, PREFETCH);
+        for (int row = 0; row < 2; row++) {
+            int base = row == 0 ? RAX : R10, wr = 8 + row;
+            if (q4) {
+                a.vmovdquLoad(false, wr, base, 2);
+                a.vpsrlw128(12, wr, 4);
+                a.vinserti128(wr, wr, 12, 1);
+                a.vpand(wr, wr, 15);
+            } else {
+                a.vmovdquLoad(true, wr, base, 2);
+                a.vpxor(wr, wr, 15);
+            }
+            a.vpbroadcastwMem(10 + row, base, 0);
+            a.vcvtph2ps(10 + row, 10 + row);
+        }
+        for (int t = 0; t < 4; t++) {
+            for (int row = 0; row < 2; row++) {
+                a.vpxor(12, 12, 12);
+                a.vpdpbusdMem(12, 8 + row, RBX, index[t], 0);
+                a.vpsubdMem(12, 12, R12, index[t], 0);
+                a.vcvtdq2ps(12, 12);
+                a.vmulpsMem(13, 10 + row, RBP, index[t], 0);   // dw · dx
+                a.vfmadd231ps(row * 4 + t, 12, 13);
+            }
+        }
+        a.addImm(RAX, blockBytes);
+        a.addImm(R10, blockBytes);
+        a.addImm(RBX, 32);
+        a.addImm(RBP, 32);
+        a.addImm(R12, 32);
+        a.dec(R11);
+        a.jnz(blockLoop);
+        a.movLoad(R11, RSP, 64);                // outStride
+        a.mov(R10, R9);
+        for (int t = 0; t < 4; t++) {
+            for (int row = 0; row < 2; row++) {
+                int acc = row * 4 + t;
+                a.vextractf128(12, acc, 1);
+                a.vaddps128(acc, acc, 12);
+                a.vmovhlps(12, acc, acc);
+                a.vaddps128(acc, acc, 12);
+                a.vmovshdup(12, acc);
+                a.vaddss(acc, acc, 12);
+                a.vmovssStore(R10, 4 * row, acc);
+            }
+            a.add(R10, R11);
+        }
+        a.addImm(R9, 8);
+        a.add(RDI, RSI);
+        a.add(RDI, RSI);
+        a.dec(RDX);
+        a.jmp(rowLoop);
+        a.bind(done);
+        a.vzeroupper();
+        for (int r : new int[]{R15, R14, R13, R12, RBP, RBX}) {
+            a.pop(r);
+        }
+        a.ret();
+        return a.bytes();
     }
 
     private static RuntimeException rethrow(Throwable t) {
