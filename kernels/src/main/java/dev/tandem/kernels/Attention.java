@@ -25,15 +25,20 @@ public final class Attention {
     public static void attend(float[] q, int qOff, int headDim,
                               float[] k, float[] v, int[] pages, int pageSize, int rowStride, int headOffset, int n,
                               float scale, float[] scores, float[] out, int outOff) {
-        for (int t = 0; t < n; t++) {
-            int row = rowOffset(pages, pageSize, rowStride, t) + headOffset;
-            scores[t] = Dot.dot(q, qOff, k, row, headDim) * scale;
+        // Page by page: one table lookup per page, no division per position (the same positions in the same order).
+        for (int t0 = 0; t0 < n; t0 += pageSize) {
+            int row = pages[t0 / pageSize] * pageSize * rowStride + headOffset;
+            for (int t = t0; t < Math.min(n, t0 + pageSize); t++, row += rowStride) {
+                scores[t] = Dot.dot(q, qOff, k, row, headDim) * scale;
+            }
         }
         Ops.softmax(scores, 0, n);
         Arrays.fill(out, outOff, outOff + headDim, 0f);
-        for (int t = 0; t < n; t++) {
-            int row = rowOffset(pages, pageSize, rowStride, t) + headOffset;
-            Ops.axpy(out, outOff, scores[t], v, row, headDim);
+        for (int t0 = 0; t0 < n; t0 += pageSize) {
+            int row = pages[t0 / pageSize] * pageSize * rowStride + headOffset;
+            for (int t = t0; t < Math.min(n, t0 + pageSize); t++, row += rowStride) {
+                Ops.axpy(out, outOff, scores[t], v, row, headDim);
+            }
         }
     }
 
@@ -45,15 +50,21 @@ public final class Attention {
     public static void attendHalf(float[] q, int qOff, int headDim,
                                   short[] k, short[] v, int[] pages, int pageSize, int rowStride, int headOffset, int n,
                                   float scale, float[] scores, float[] row, float[] out, int outOff) {
-        for (int t = 0; t < n; t++) {
-            F16.widen(k, rowOffset(pages, pageSize, rowStride, t) + headOffset, row, 0, headDim);
-            scores[t] = Dot.dot(q, qOff, row, 0, headDim) * scale;
+        for (int t0 = 0; t0 < n; t0 += pageSize) {
+            int at = pages[t0 / pageSize] * pageSize * rowStride + headOffset;
+            for (int t = t0; t < Math.min(n, t0 + pageSize); t++, at += rowStride) {
+                F16.widen(k, at, row, 0, headDim);
+                scores[t] = Dot.dot(q, qOff, row, 0, headDim) * scale;
+            }
         }
         Ops.softmax(scores, 0, n);
         Arrays.fill(out, outOff, outOff + headDim, 0f);
-        for (int t = 0; t < n; t++) {
-            F16.widen(v, rowOffset(pages, pageSize, rowStride, t) + headOffset, row, 0, headDim);
-            Ops.axpy(out, outOff, scores[t], row, 0, headDim);
+        for (int t0 = 0; t0 < n; t0 += pageSize) {
+            int at = pages[t0 / pageSize] * pageSize * rowStride + headOffset;
+            for (int t = t0; t < Math.min(n, t0 + pageSize); t++, at += rowStride) {
+                F16.widen(v, at, row, 0, headDim);
+                Ops.axpy(out, outOff, scores[t], row, 0, headDim);
+            }
         }
     }
 
