@@ -12,9 +12,9 @@ import java.lang.foreign.ValueLayout;
  *
  * <p>Layout of one vector of {@code blocks} blocks, in native memory (the layout the native
  * kernels read): {@code 32·blocks} bytes {@code q}; then per block 8 copies of {@code dx} (float);
- * then per block 8 ints, lane {@code l} = {@code 8 · (q[4l] + q[4l+1] + q[4l+2] + q[4l+3])} (what
- * Q4_0's offset of 8 subtracts); then per block the same lane sums times 128 (Q8_0's offset, when its
- * weights are read as unsigned bytes).
+ * then per block 8 ints, lane {@code l} = {@code −8 · (q[4l] + q[4l+1] + q[4l+2] + q[4l+3])} (Q4_0's
+ * offset of 8, taken off by starting the lane's integer sum there); then per block the lane sums
+ * times −128 (Q8_0's offset, when its weights are read as unsigned bytes).
  */
 public final class Q8Activations {
     private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED;
@@ -62,8 +62,8 @@ public final class Q8Activations {
                     sum += q;
                 }
                 seg.set(FLOAT, scales + 32L * k + 4L * l, d);
-                seg.set(INT, sums + 32L * k + 4L * l, 8 * sum);
-                seg.set(INT, sums128 + 32L * k + 4L * l, 128 * sum);
+                seg.set(INT, sums + 32L * k + 4L * l, -8 * sum);
+                seg.set(INT, sums128 + 32L * k + 4L * l, -128 * sum);
             }
         }
     }

@@ -180,6 +180,22 @@ final class Asm {
         emit(imm);
     }
 
+    /** {@code shr r, imm8} (64-bit). */
+    void shr(int r, int imm) {
+        rex(true, 0, r);
+        emit(0xC1);
+        registers(5, r);
+        emit(imm);
+    }
+
+    /** {@code test r, imm32} (64-bit). */
+    void testImm(int r, int imm) {
+        rex(true, 0, r);
+        emit(0xF7);
+        registers(0, r);
+        emit32(imm);
+    }
+
     /** {@code mov r32, imm32} (zero-extends into the 64-bit register). */
     void movImm32(int r, int imm) {
         rex(false, 0, r);
@@ -235,6 +251,21 @@ final class Asm {
     /** {@code vmovdqu ymm, [base + disp]} (or xmm when {@code !ymm}). */
     void vmovdquLoad(boolean ymm, int dst, int base, int disp) {
         vexRM(M0F, PF3, ymm, 0x6F, dst, 0, base, disp);
+    }
+
+    /** {@code vmovdqa ymm dst, ymm src} (a register move: renaming, usually no execution unit). */
+    void vmovdqa(int dst, int src) {
+        vexRR(M0F, P66, true, 0x6F, dst, 0, src);
+    }
+
+    /** {@code vbroadcasti128 ymm dst, [base + disp]}: the 16 bytes into both halves (a load only). */
+    void vbroadcasti128(int dst, int base, int disp) {
+        vexRM(M0F38, P66, true, 0x5A, dst, 0, base, disp);
+    }
+
+    /** {@code vpsrlvd ymm dst, ymm a, ymm counts}: each dword shifted right by its own count. */
+    void vpsrlvd(int dst, int a, int counts) {
+        vexRR(M0F38, P66, true, 0x45, dst, a, counts);
     }
 
     /** {@code vpabsb ymm dst, ymm src}. */
@@ -295,6 +326,16 @@ final class Asm {
     /** {@code vpmaddwd ymm dst, ymm a, ymm b}: adjacent 16-bit products summed to 32 bits. */
     void vpmaddwd(int dst, int a, int b) {
         vexRR(M0F, P66, true, 0xF5, dst, a, b);
+    }
+
+    /** {@code vpaddd ymm dst, ymm a, [base + disp]}. */
+    void vpadddMem(int dst, int a, int base, int disp) {
+        vexRM(M0F, P66, true, 0xFE, dst, a, base, disp);
+    }
+
+    /** {@code vmovdqu ymm dst, [base + index + disp]} ({@code index < 0}: none). */
+    void vmovdquLoad(int dst, int base, int index, int disp) {
+        vexRMI(M0F, PF3, true, 0x6F, dst, 0, base, index, disp);
     }
 
     void vpaddd(int dst, int a, int b) {

@@ -22,11 +22,11 @@ import static dev.tandem.kernels.x86.Asm.*;
  * <p>Signature of each kernel: {@code (long w, long rowBytes, long rows, long blocks, long act, long out)},
  * addresses of native memory; {@code act} as laid out by {@code Q8Activations}: {@code 32·blocks}
  * quantized bytes, then {@code blocks} × 8 copies of the float scale, then {@code blocks} × 8 int
- * lane sums times 8, then the same times 128.
+ * lane sums times −8, then the same times −128.
  */
 public final class IntDot {
     /** Bytes ahead of the current weight block that each block prefetches. */
-    public static final int PREFETCH = Integer.getInteger("tandem.prefetch", 2048);
+    public static final int PREFETCH = Integer.getInteger("tandem.prefetch", 4096);
     private static final FunctionDescriptor SIGNATURE = FunctionDescriptor.ofVoid(ValueLayout.JAVA_LONG,
             ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG);
 
@@ -130,8 +130,9 @@ public final class IntDot {
      * two rows' block pointers, rbx / rbp / r12 quants / scales / lane sums of vector 0 (vector t at
      * + t · actStride: r13, r14, r15 hold 1, 2, 3 strides), r11 blocks left; ymm0-7 the accumulators
      * (row · 4 + vector), ymm8 / ymm9 the rows' weights as unsigned bytes, ymm10 / ymm11 their
-     * scales, ymm15 the nibble mask (Q4_0) or the sign bit (Q8_0: w XOR 0x80 = w + 128, corrected
-     * by the lane sums times 128; vpdpbusd does not saturate).
+     * scales, ymm14 the vector's lane sums (× −8 or × −128: each integer sum starts there, which
+     * takes off the weights' offset), ymm15 the nibble mask (Q4_0) or the sign bit (Q8_0:
+     * w XOR 0x80 = w + 128; vpdpbusd does not saturate).
      */
     static byte[] tile(boolean q4) {
         int blockBytes = q4 ? 18 : 34;
@@ -164,7 +165,7 @@ public final class IntDot {
         a.add(RBP, R8);                         // scales: act + 32 · blocks
         a.mov(R12, RCX);
         a.shl(R12, q4 ? 5 : 6);
-        a.add(R12, RBP);                        // lane sums × 8 (Q4_0) or × 128 (Q8_0)
+        a.add(R12, RBP);                        // lane sums × −8 (Q4_0) or × −128 (Q8_0)
         a.mov(R11, RCX);
         a.bind(blockLoop);
         a.prefetcht0(RAX, PREFETCH);
@@ -184,10 +185,10 @@ public final class IntDot {
             a.vcvtph2ps(10 + row, 10 + row);
         }
         for (int t = 0; t < 4; t++) {
+            a.vmovdquLoad(14, R12, index[t], 0);                // vector t's lane sums × −8 / −128
             for (int row = 0; row < 2; row++) {
-                a.vpxor(12, 12, 12);
+                a.vmovdqa(12, 14);                              // the integer sum starts there (a renamed copy)
                 a.vpdpbusdMem(12, 8 + row, RBX, index[t], 0);
-                a.vpsubdMem(12, 12, R12, index[t], 0);
                 a.vcvtdq2ps(12, 12);
                 a.vmulpsMem(13, 10 + row, RBP, index[t], 0);   // dw · dx
                 a.vfmadd231ps(row * 4 + t, 12, 13);
@@ -242,13 +243,16 @@ public final class IntDot {
     /**
      * The kernel. Arguments (System V): rdi = w, rsi = rowBytes, rdx = rows, rcx = blocks, r8 = act, r9 = out.
      * Registers: rax block pointer, rbx quants pointer, rbp scales pointer, r12 lane-sums pointer,
-     * r11 blocks left, r14 / r15 scales / lane-sums bases; ymm0 accumulator, ymm14 16-bit ones,
-     * ymm15 the nibble mask.
+     * r11 block pairs left, r14 / r15 scales / lane-sums bases; ymm0 accumulator, ymm13 the shift
+     * counts {0,0,0,0,4,4,4,4} (Q4_0's high nibbles), ymm14 16-bit ones, ymm15 the nibble mask
+     * (Q4_0) or the sign bit (Q8_0 with VNNI: w XOR 0x80 = w + 128, the lane's integer sum starting
+     * at −128 · its activation sum). Blocks go two at a time, then a last odd one.
      */
     static byte[] kernel(boolean q4, boolean vnni) {
         int blockBytes = q4 ? 18 : 34;
+        boolean unsigned8 = !q4 && vnni;           // Q8_0 weights read as unsigned bytes (needs vpdpbusd: no saturation)
         Asm a = new Asm();
-        int rowLoop = a.newLabel(), blockLoop = a.newLabel(), done = a.newLabel();
+        int rowLoop = a.newLabel(), pairLoop = a.newLabel(), noPairs = a.newLabel(), noTail = a.newLabel(), done = a.newLabel();
         for (int r : new int[]{RBX, RBP, R12, R13, R14, R15}) {
             a.push(r);
         }
@@ -257,13 +261,21 @@ public final class IntDot {
         a.mov(R14, R8);
         a.add(R14, R13);                    // scales
         a.mov(R15, R14);
-        a.add(R15, R13);                    // lane sums
+        a.add(R15, R13);                    // lane sums × −8
+        if (unsigned8) {
+            a.add(R15, R13);                // lane sums × −128
+        }
         a.movImm32(R10, 0x00010001);
         a.vmovd(14, R10);
         a.vpbroadcastd(14, 14);             // sixteen 16-bit ones
-        a.movImm32(R10, 0x0F0F0F0F);
+        a.movImm32(R10, q4 ? 0x0F0F0F0F : 0x80808080);
         a.vmovd(15, R10);
-        a.vpbroadcastd(15, 15);             // the nibble mask
+        a.vpbroadcastd(15, 15);
+        a.movImm32(R10, 4);
+        a.vmovd(13, R10);
+        a.vpbroadcastd(13, 13);
+        a.vpxor(12, 12, 12);
+        a.vinserti128(13, 12, 13, 1);       // {0,0,0,0,4,4,4,4}
         a.bind(rowLoop);
         a.test(RDX);
         a.jz(done);
@@ -273,44 +285,23 @@ public final class IntDot {
         a.mov(RBP, R14);
         a.mov(R12, R15);
         a.mov(R11, RCX);
-        a.bind(blockLoop);
+        a.shr(R11, 1);
+        a.jz(noPairs);
+        a.bind(pairLoop);
         a.prefetcht0(RAX, PREFETCH);
-        a.vpxor(4, 4, 4);
-        if (q4) {
-            a.vmovdquLoad(false, 1, RAX, 2);    // 16 bytes: weights j (low nibbles) and j + 16 (high)
-            a.vpsrlw128(2, 1, 4);
-            a.vinserti128(1, 1, 2, 1);
-            a.vpand(1, 1, 15);                  // 32 bytes: weight + 8, in order
-            if (vnni) {
-                a.vpdpbusdMem(4, 1, RBX, 0);
-            } else {
-                a.vpmaddubswMem(4, 1, RBX, 0);
-                a.vpmaddwd(4, 4, 14);
-            }
-            a.vpsubdMem(4, 4, R12, 0);          // − 8 · Σx of each lane
-        } else {
-            a.vmovdquLoad(true, 1, RAX, 2);
-            a.vpabsb(2, 1);                     // |w| as unsigned bytes
-            a.vmovdquLoad(true, 3, RBX, 0);
-            a.vpsignb(3, 3, 1);                 // x with w's sign
-            if (vnni) {
-                a.vpdpbusd(4, 2, 3);
-            } else {
-                a.vpmaddubsw(4, 2, 3);
-                a.vpmaddwd(4, 4, 14);
-            }
-        }
-        a.vcvtdq2ps(4, 4);
-        a.vpbroadcastwMem(5, RAX, 0);
-        a.vcvtph2ps(5, 5);
-        a.vmulpsMem(5, 5, RBP, 0);              // dw · dx
-        a.vfmadd231ps(0, 4, 5);
-        a.addImm(RAX, blockBytes);
-        a.addImm(RBX, 32);
-        a.addImm(RBP, 32);
-        a.addImm(R12, 32);
+        block(a, q4, vnni, unsigned8, 0, 0);
+        block(a, q4, vnni, unsigned8, blockBytes, 32);
+        a.addImm(RAX, 2 * blockBytes);
+        a.addImm(RBX, 64);
+        a.addImm(RBP, 64);
+        a.addImm(R12, 64);
         a.dec(R11);
-        a.jnz(blockLoop);
+        a.jnz(pairLoop);
+        a.bind(noPairs);
+        a.testImm(RCX, 1);
+        a.jz(noTail);
+        block(a, q4, vnni, unsigned8, 0, 0);
+        a.bind(noTail);
         a.vextractf128(1, 0, 1);
         a.vaddps128(0, 0, 1);                   // s[i] = a[i] + a[i + 4]
         a.vmovhlps(1, 0, 0);
@@ -329,5 +320,39 @@ public final class IntDot {
         }
         a.ret();
         return a.bytes();
+    }
+
+    /** One block at {@code [rax + w]}, its activations at {@code [rbx / rbp / r12 + x]}, into ymm0. */
+    private static void block(Asm a, boolean q4, boolean vnni, boolean unsigned8, int w, int x) {
+        if (q4) {
+            a.vbroadcasti128(1, RAX, w + 2);    // the 16 bytes in both halves
+            a.vpsrlvd(1, 1, 13);                // the high half shifted: its low nibbles are the high ones
+            a.vpand(1, 1, 15);                  // 32 bytes: weight + 8, in order
+            if (vnni) {
+                a.vmovdquLoad(true, 4, R12, x); // the integer sum starts at −8 · Σx of the lane
+                a.vpdpbusdMem(4, 1, RBX, x);
+            } else {
+                a.vpmaddubswMem(4, 1, RBX, x);
+                a.vpmaddwd(4, 4, 14);
+                a.vpadddMem(4, 4, R12, x);      // + (−8 · Σx of the lane)
+            }
+        } else if (unsigned8) {
+            a.vmovdquLoad(true, 1, RAX, w + 2);
+            a.vpxor(1, 1, 15);                  // w + 128 as unsigned bytes
+            a.vmovdquLoad(true, 4, R12, x);     // the integer sum starts at −128 · Σx of the lane
+            a.vpdpbusdMem(4, 1, RBX, x);
+        } else {
+            a.vmovdquLoad(true, 1, RAX, w + 2);
+            a.vpabsb(2, 1);                     // |w| as unsigned bytes
+            a.vmovdquLoad(true, 3, RBX, x);
+            a.vpsignb(3, 3, 1);                 // x with w's sign
+            a.vpmaddubsw(4, 2, 3);
+            a.vpmaddwd(4, 4, 14);
+        }
+        a.vcvtdq2ps(4, 4);
+        a.vpbroadcastwMem(5, RAX, w);
+        a.vcvtph2ps(5, 5);
+        a.vmulpsMem(5, 5, RBP, x);              // dw · dx
+        a.vfmadd231ps(0, 4, 5);
     }
 }
