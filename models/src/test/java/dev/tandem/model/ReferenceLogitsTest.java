@@ -2,6 +2,7 @@ package dev.tandem.model;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.tandem.kernels.IntKernels;
 import dev.tandem.kernels.Parallel;
 import dev.tandem.testing.Shared;
 import org.junit.jupiter.api.AfterAll;
@@ -15,12 +16,15 @@ import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.stream.Stream;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -28,22 +32,59 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * {@code shared/models/ref} (MANIFEST.md, "what correct means"): every listed logit at every
  * position and the whole last-prompt row within {@code tolerance_vs_exact}; greedy argmax equal to
  * llama.cpp's token wherever the exact margin exceeds twice the tolerance. Prints tandem's largest
- * deviation from exact beside llama.cpp's.
+ * deviation from exact beside llama.cpp's, for each kernel path ({@link Kernels}): the integer path
+ * quantizes activations as llama.cpp does and must meet the same tolerances.
  */
 class ReferenceLogitsTest {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Map<String, String> REPORT = new TreeMap<>();
 
-    /** Every reference case, with the KV cache in F32 (the default) and in F16 ({@code --kv-type f16}). */
+    /**
+     * Every reference case on the F32 kernels and, where the model has a matrix with an integer
+     * kernel, on the integer path too; each with the KV cache in F32 (the default) and in F16
+     * ({@code --kv-type f16}). A model without one computes the same logits bit for bit on both
+     * paths ({@link #integerPathChangesLogitsExactlyWhereItApplies}), so its q8 case would repeat its f32 case.
+     */
     static Stream<Arguments> cases() throws IOException {
-        Path ref = Shared.rootOrNull() == null ? null : Shared.rootOrNull().resolve("models/ref");
-        if (ref == null || !Files.isDirectory(ref)) {
-            return Stream.of(Arguments.of("(shared absent)", KvCache.Type.F32));
+        Path ref = refOrNull();
+        if (ref == null) {
+            return Stream.of(Arguments.of("(shared absent)", Kernels.F32, KvCache.Type.F32));
         }
-        try (Stream<Path> s = Files.list(ref)) {
-            List<String> names = s.map(p -> p.getFileName().toString()).filter(n -> n.endsWith(".json")).sorted().toList();
-            return Stream.of(KvCache.Type.values()).flatMap(t -> names.stream().map(n -> Arguments.of(n, t)));
+        List<String> names = list(ref, ".json");
+        Map<String, Boolean> integer = new TreeMap<>();
+        for (String n : names) {
+            integer.computeIfAbsent(modelFile(n), f -> {
+                try (Model model = Model.load(ref.resolve(f))) {
+                    return Kernels.integerMatrices(model) > 0;
+                }
+            });
         }
+        return Stream.of(Kernels.values()).flatMap(k -> Stream.of(KvCache.Type.values()).flatMap(t -> names.stream()
+                .filter(n -> k == Kernels.F32 || integer.get(modelFile(n)))
+                .map(n -> Arguments.of(n, k, t))));
+    }
+
+    /** Every reference model file. */
+    static Stream<String> modelFiles() throws IOException {
+        Path ref = refOrNull();
+        return ref == null ? Stream.of("(shared absent)") : list(ref, ".gguf").stream();
+    }
+
+    private static Path refOrNull() {
+        Path root = Shared.rootOrNull();
+        return root == null || !Files.isDirectory(root.resolve("models/ref")) ? null : root.resolve("models/ref");
+    }
+
+    private static List<String> list(Path dir, String suffix) throws IOException {
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.map(p -> p.getFileName().toString()).filter(n -> n.endsWith(suffix)).sorted().toList();
+        }
+    }
+
+    /** "qwen2-f32.short.json" → "qwen2-f32.gguf". */
+    private static String modelFile(String jsonName) {
+        String stem = jsonName.substring(0, jsonName.length() - ".json".length());
+        return stem.substring(0, stem.lastIndexOf('.')) + ".gguf";
     }
 
     /** Logits {@code [positions][vocab]} for {@code tokens}, computed by prefill in chunks of {@code chunk}. */
@@ -63,13 +104,13 @@ class ReferenceLogitsTest {
         return logits;
     }
 
-    @ParameterizedTest(name = "{0} kv {1}")
+    @ParameterizedTest(name = "{0} kernels {1} kv {2}")
     @MethodSource("cases")
-    void logitsMatchExactPass(String jsonName, KvCache.Type kvType) throws IOException {
+    void logitsMatchExactPass(String jsonName, Kernels kernels, KvCache.Type kvType) throws IOException {
         Path ref = Shared.models().resolve("ref");
         JsonNode j = JSON.readTree(ref.resolve(jsonName).toFile());
         String stem = jsonName.substring(0, jsonName.length() - ".json".length()); // e.g. qwen2-f32.short
-        String modelFile = stem.substring(0, stem.lastIndexOf('.')) + ".gguf";
+        String modelFile = modelFile(jsonName);
         int[] prompt = ints(j.get("prompt_tokens"));
         int[] greedy = ints(j.get("greedy_tokens"));
         double tol = j.get("tolerance_vs_exact").asDouble();
@@ -82,7 +123,7 @@ class ReferenceLogitsTest {
 
         try (Model model = Model.load(ref.resolve(modelFile))) {
             int vocab = model.config().vocab();
-            float[] logits = prefillAll(model, tokens, 64, 2, kvType);
+            float[] logits = kernels.run(() -> prefillAll(model, tokens, 64, 2, kvType));
             double maxDev = 0;
             List<String> failures = new ArrayList<>();
             for (int i = 0; i < total; i++) {
@@ -123,12 +164,40 @@ class ReferenceLogitsTest {
                     }
                 }
             }
-            stem = stem + " kv " + kvType.name().toLowerCase(java.util.Locale.ROOT);
-            String line = String.format("%-35s tandem %.2e  llama.cpp %.5f  tolerance %.5f  greedy steps checked %d/%d",
+            stem = stem + " kernels " + kernels.label() + " kv " + kvType.name().toLowerCase(java.util.Locale.ROOT);
+            String line = String.format("%-42s tandem %.2e  llama.cpp %.5f  tolerance %.5f  greedy steps checked %d/%d",
                     stem, maxDev, llamaDev, tol, checked, greedy.length);
             REPORT.put(stem, line);
             System.out.println("accuracy: " + line);
             assertTrue(failures.isEmpty(), stem + " (tolerance " + tol + "):\n  " + String.join("\n  ", failures));
+        }
+    }
+
+    /**
+     * The q8 cases are not vacuous: on a model with a matrix that has an integer kernel, the
+     * integer path changes the logits; on one without, it computes the F32 path's logits bit for bit
+     * (what lets {@link #cases} leave such models' q8 cases out). Q8_0 and Q4_0 files must have
+     * such matrices whatever else gains a kernel: a switch that no matrix product read would
+     * otherwise pass here and drop every q8 case.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("modelFiles")
+    void integerPathChangesLogitsExactlyWhereItApplies(String file) {
+        try (Model model = Model.load(Shared.model("ref/" + file))) {
+            int[] tokens = {1, 450, 2, 300, 17, 260, 511, 42}; // within every reference vocabulary (≥ 512)
+            boolean before = IntKernels.enabled();
+            float[] f32 = Kernels.F32.run(() -> prefillAll(model, tokens, 64, 1));
+            float[] q8 = Kernels.Q8.run(() -> prefillAll(model, tokens, 64, 1));
+            assertEquals(before, IntKernels.enabled(), "the switch restored after each run");
+            int integer = Kernels.integerMatrices(model);
+            if (file.endsWith("-q8_0.gguf") || file.endsWith("-q4_0.gguf")) {
+                assertTrue(integer > 0, file + ": no matrix on the integer path");
+            }
+            if (integer > 0) {
+                assertFalse(Arrays.equals(f32, q8), file + ": " + integer + " matrices on the integer path, yet its logits equal the F32 path's");
+            } else {
+                assertArrayEquals(f32, q8, file + ": no matrix has an integer kernel, yet the switch changed the logits");
+            }
         }
     }
 
