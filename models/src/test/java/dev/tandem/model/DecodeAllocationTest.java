@@ -2,7 +2,8 @@ package dev.tandem.model;
 
 import dev.tandem.kernels.Parallel;
 import dev.tandem.testing.Shared;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
@@ -14,8 +15,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** DESIGN.md invariant 4, for the forward pass: once warm, decode steps allocate nothing on any thread. */
 class DecodeAllocationTest {
 
-    @Test
-    void warmDecodeStepsAllocateNothing() {
+    @ParameterizedTest(name = "kernels {0}")
+    @EnumSource(Kernels.class)
+    void warmDecodeStepsAllocateNothing(Kernels kernels) {
+        kernels.run(DecodeAllocationTest::check);
+    }
+
+    private static void check() {
         var mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         assertTrue(mx.isThreadAllocatedMemorySupported(), "this JVM cannot measure thread allocation");
         try (Model model = Model.load(Shared.model("ref/llama31-q8_0.gguf")); Parallel pool = new Parallel(2, "alloc")) {
@@ -48,7 +54,7 @@ class DecodeAllocationTest {
                     break;
                 }
             }
-            System.out.println("decode allocation: bytes per window of " + window + " warm steps (batch 2, caller + workers): " + windows);
+            System.out.println("decode allocation (kernels " + (dev.tandem.kernels.IntKernels.enabled() ? "q8" : "f32") + "): bytes per window of " + window + " warm steps (batch 2, caller + workers): " + windows);
             assertEquals(0L, windows.getLast(), "no window of " + window + " warm decode steps allocated nothing: " + windows);
         }
     }
