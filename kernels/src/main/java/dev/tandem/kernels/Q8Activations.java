@@ -1,5 +1,10 @@
 package dev.tandem.kernels;
 
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -19,7 +24,13 @@ import java.lang.foreign.ValueLayout;
 public final class Q8Activations {
     private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED;
     private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED;
+    private static final VectorSpecies<Float> F = Vectors.F;
+    private static final VectorSpecies<Integer> I = F.withLanes(int.class);
+    private static final int L = Vectors.LANES;
     private MemorySegment seg = MemorySegment.NULL;
+    private byte[] q = new byte[0];
+    private int[] qi, sums, sums128;
+    private float[] scales;
     private int blocks;
     private int count;
 
@@ -39,31 +50,50 @@ public final class Q8Activations {
         if (seg.byteSize() < need) {
             seg = Arena.ofAuto().allocate(Math.max(need, 2 * seg.byteSize()), 64);
         }
+        if (q.length < cols) {
+            q = new byte[cols];
+            qi = new int[cols];
+            scales = new float[8 * blocks];
+            sums = new int[8 * blocks];
+            sums128 = new int[8 * blocks];
+        }
         for (int b = 0; b < batch; b++) {
-            quantizeOne(x, b * cols, b);
+            quantizeOne(x, b * cols);
+            long base = stride(blocks) * b;
+            MemorySegment.copy(q, 0, seg, ValueLayout.JAVA_BYTE, base, cols);
+            MemorySegment.copy(scales, 0, seg, FLOAT, base + 32L * blocks, 8 * blocks);
+            MemorySegment.copy(sums, 0, seg, INT, base + 64L * blocks, 8 * blocks);
+            MemorySegment.copy(sums128, 0, seg, INT, base + 96L * blocks, 8 * blocks);
         }
     }
 
-    private void quantizeOne(float[] x, int xOff, int token) {
-        long base = stride(blocks) * token, scales = base + 32L * blocks, sums = base + 64L * blocks, sums128 = base + 96L * blocks;
+    /** One vector into the heap arrays: the largest magnitude and the rounding in vectors, the bytes and sums after. */
+    private void quantizeOne(float[] x, int xOff) {
         for (int k = 0; k < blocks; k++) {
             int s = xOff + 32 * k;
-            float amax = 0;
-            for (int i = 0; i < 32; i++) {
-                amax = Math.max(amax, Math.abs(x[s + i]));
+            FloatVector m = FloatVector.fromArray(F, x, s).abs();
+            for (int p = L; p < 32; p += L) {
+                m = m.max(FloatVector.fromArray(F, x, s + p).abs());
             }
+            float amax = m.reduceLanes(VectorOperators.MAX);      // a maximum: exact in any order
             float d = amax / 127f;
             float id = d != 0 ? 1f / d : 0f;
+            for (int p = 0; p < 32; p += L) {
+                // C's roundf(v): |v| + 0.5 truncated, with v's sign (the float add and the truncation of Q8_0.roundHalfAway)
+                FloatVector v = FloatVector.fromArray(F, x, s + p).mul(id);
+                IntVector r = (IntVector) v.abs().add(0.5f).convert(VectorOperators.F2I, 0);
+                r.min(127).lanewise(VectorOperators.NEG, v.lt(0f).cast(I)).intoArray(qi, 32 * k + p);
+            }
             for (int l = 0; l < 8; l++) {
                 int sum = 0;
-                for (int j = 0; j < 4; j++) {
-                    int q = Math.max(-127, Math.min(127, Q8_0.roundHalfAway(x[s + 4 * l + j] * id)));
-                    seg.set(ValueLayout.JAVA_BYTE, base + 32L * k + 4 * l + j, (byte) q);
-                    sum += q;
+                for (int j = 4 * l; j < 4 * l + 4; j++) {
+                    int v = qi[32 * k + j];
+                    q[32 * k + j] = (byte) v;
+                    sum += v;
                 }
-                seg.set(FLOAT, scales + 32L * k + 4L * l, d);
-                seg.set(INT, sums + 32L * k + 4L * l, -8 * sum);
-                seg.set(INT, sums128 + 32L * k + 4L * l, -128 * sum);
+                scales[8 * k + l] = d;
+                sums[8 * k + l] = -8 * sum;
+                sums128[8 * k + l] = -128 * sum;
             }
         }
     }

@@ -127,6 +127,41 @@ class IntKernelsTest {
     }
 
     @Test
+    void activationsAreRoundedAsLlamaCppRoundsThem() {
+        SplittableRandom rnd = new SplittableRandom(5);
+        int cols = 128;
+        float[] x = vectors(2, cols, rnd);
+        // block 0 of vector 0: max 127, so the step is 1 and these land exactly on halves: C's roundf takes them away from zero
+        x[0] = 127f;
+        float[] halves = {2.5f, -2.5f, 0.5f, -0.5f, 1.5f, -126.5f, 0f, -0f};
+        System.arraycopy(halves, 0, x, 1, halves.length);
+        for (int i = 1 + halves.length; i < 32; i++) {
+            x[i] = 3f;
+        }
+        Q8Activations act = new Q8Activations();
+        act.quantize(x, 2, cols);
+        int[] expectedHalves = {3, -3, 1, -1, 2, -127, 0, 0};
+        for (int i = 0; i < halves.length; i++) {
+            assertEquals(expectedHalves[i], act.q(0, 1 + i), "x = " + halves[i]);
+        }
+        for (int b = 0; b < 2; b++) {
+            for (int k = 0; k < cols / 32; k++) {
+                float amax = 0;
+                for (int i = 0; i < 32; i++) {
+                    amax = Math.max(amax, Math.abs(x[b * cols + 32 * k + i]));
+                }
+                float d = amax / 127f, id = d != 0 ? 1f / d : 0f;
+                assertEquals(d, act.scale(b, k), "scale of block " + k);
+                for (int i = 0; i < 32; i++) {
+                    float v = x[b * cols + 32 * k + i];
+                    int q = Math.max(-127, Math.min(127, Q8_0.roundHalfAway(v * id)));
+                    assertEquals(q, act.q(b, 32 * k + i), "vector " + b + " element " + (32 * k + i) + " = " + v);
+                }
+            }
+        }
+    }
+
+    @Test
     void reportsItsImplementation() {
         String impl = IntKernels.implementation();
         System.out.println("integer kernels: " + impl + " (prefetch " + IntDot.PREFETCH + " bytes)");
