@@ -76,11 +76,12 @@ final class KQuantInt {
      * of activation block {@code k} (scale {@code dx}, bytes {@code xq}) covers its elements
      * {@code 4l..4l+3}; integer sums are exact.
      * <ul>
-     *   <li>Q4_K, k = sub-block s of its super-block: {@code ds = d · float(sc[s])},
-     *       {@code dm = dmin · float(m[s])} (the products dequantization uses),
+     *   <li>Q4_K, k = sub-block s of its super-block: {@code ds = d · float(sc[s])} (the product
+     *       dequantization uses), {@code dm8 = (dmin · 0.125) · float(m[s])} (exactly {@code dmin·m / 8}),
      *       {@code a[l] = fma(float(Σ q·xq), ds · dx, a[l])}, then
-     *       {@code b[l] = fma(-float(Σ xq), dm · dx, b[l])}; after the last block {@code a[l] += b[l]}.
-     *       The min term {@code -dm·dx·Σxq} is the lane's share of {@code Σ (−dm) · x}.</li>
+     *       {@code b[l] = fma(-float(8 · Σ xq), dm8 · dx, b[l])} (8·Σxq is the stored lane sum, which the
+     *       native code converts straight from memory); after the last block {@code a[l] += b[l]}.
+     *       The min term {@code -dmin·m·dx·Σxq} is the lane's share of {@code Σ (−dmin·m) · x}.</li>
      *   <li>Q6_K, k = block j of its super-block: {@code ds[l] = d · float(scales[2j + l/4])} (16-weight
      *       sub-scales: lanes 0-3 and 4-7 of a block differ), {@code a[l] = fma(float(Σ (q − 32)·xq), ds[l] · dx, a[l])}.</li>
      * </ul>
@@ -97,12 +98,12 @@ final class KQuantInt {
                 float dmin = Float.float16ToFloat(data.get(BlockFormat.HALF, blk + Q4_K.DMIN));
                 for (int s = 0; s < 8; s++) {
                     int k = 8 * sb + s;
-                    float ds = d * Q4_K.scale(data, blk + Q4_K.SCALES, s), dm = dmin * Q4_K.min(data, blk + Q4_K.SCALES, s);
+                    float ds = d * Q4_K.scale(data, blk + Q4_K.SCALES, s), dm8 = dmin * 0.125f * Q4_K.min(data, blk + Q4_K.SCALES, s);
                     for (int i = 0; i < 32; i++) {
                         int q = Q4_K.u8(data, blk + Q4_K.QS + 32 * (s / 2) + i);
                         w[i] = s % 2 == 0 ? q & 0xf : q >> 4;
                     }
-                    float dx = act.scale(token, k), sd = ds * dx, sm = dm * dx;
+                    float dx = act.scale(token, k), sd = ds * dx, sm = dm8 * dx;
                     for (int l = 0; l < 8; l++) {
                         int isum = 0, xsum = 0;
                         for (int i = 4 * l; i < 4 * l + 4; i++) {
@@ -111,7 +112,7 @@ final class KQuantInt {
                             xsum += xq;
                         }
                         a[l] = Math.fma((float) isum, sd, a[l]);
-                        b[l] = Math.fma(-(float) xsum, sm, b[l]);
+                        b[l] = Math.fma(-(float) (8 * xsum), sm, b[l]);
                     }
                 }
             } else if (type == GgmlType.Q6_K) {

@@ -469,14 +469,6 @@ final class Asm {
         emit(imm);
     }
 
-    /** {@code vpsrad ymm dst, ymm src, imm8} (arithmetic). */
-    void vpsrad256(int dst, int src, int imm) {
-        vex(M0F, P66, false, true, 4, dst, src);
-        emit(0x72);
-        registers(4, src);
-        emit(imm);
-    }
-
     void vpor(int dst, int a, int b) {
         vexRR(M0F, P66, true, 0xEB, dst, a, b);
     }
@@ -513,5 +505,10 @@ final class Asm {
     /** {@code vmovups [base + disp], ymm src}. */
     void vmovupsStore(int base, int disp, int src) {
         vexRM(M0F, P_NONE, true, 0x11, src, 0, base, disp);
+    }
+
+    /** {@code vcvtdq2ps ymm dst, [base + disp]}. */
+    void vcvtdq2psMem(int dst, int base, int disp) {
+        vexRM(M0F, P_NONE, true, 0x5B, dst, 0, base, disp);
     }
 }

@@ -20,10 +20,12 @@ import static dev.tandem.kernels.x86.Asm.*;
  * 8 float lanes {@code a[l]} (and for Q4_K a second set {@code b[l]}) start at 0; per 32-block
  * {@code k} with activation scale {@code dx}, lane {@code l} covering elements {@code 4l..4l+3}:
  * <ul>
- *   <li>Q4_K, sub-block {@code s} of its super-block, {@code ds = d · float(sc[s])},
- *       {@code dm = dmin · float(m[s])} (floats, as in dequantization): {@code isum[l] = Σ q · xq}
- *       (q = 0..15), {@code xsum[l] = Σ xq} (the lane sum ×8, shifted right by 3: exact);
- *       {@code a[l] = fma(float(isum[l]), ds · dx, a[l])}, {@code b[l] = fma(-float(xsum[l]), dm · dx, b[l])};
+ *   <li>Q4_K, sub-block {@code s} of its super-block, {@code ds = d · float(sc[s])} (the float
+ *       product dequantization uses), {@code dm8 = (dmin · 0.125) · float(m[s])} (that is
+ *       {@code dmin · m / 8} exactly: scaling by a power of two does not change a rounding, and a
+ *       half's scale cannot underflow): {@code isum[l] = Σ q · xq} (q = 0..15), {@code x8[l] = 8 · Σ xq}
+ *       (the lane sum ×8 as stored, so it is converted straight from memory);
+ *       {@code a[l] = fma(float(isum[l]), ds · dx, a[l])}, {@code b[l] = fma(-float(x8[l]), dm8 · dx, b[l])};
  *       at the end {@code a[l] = a[l] + b[l]}. Two chains, so the two fused multiply-adds of a block
  *       do not wait for each other.</li>
  *   <li>Q6_K, block {@code j} of its super-block: {@code isum[l] = Σ q · xq − 32 · Σ xq} (q = 0..63,
@@ -103,7 +105,8 @@ public final class KQuantDot {
      * Per row: rax super-block pointer, rbx quants, rbp activation scales, r12 lane sums (all three
      * activation pointers advance by 32 per block), r11 super-blocks left; rcx, r8, r10, r13..r15
      * are scratch for the scale decoding. Vector registers: ymm0 accumulator a (ymm9 b for Q4_K),
-     * ymm11 16-bit ones, ymm12..14 Q6_K's masks of the high bits (0x03, 0x0C, 0x30), ymm15 the nibble mask.
+     * ymm11 16-bit ones, ymm12..14 Q6_K's masks of the high bits (0x0C, 0x03, 0x30) or Q4_K's 0.125 (ymm14),
+     * ymm15 the nibble mask.
      */
     static byte[] kernel(boolean q6, boolean vnni) {
         int superBytes = q6 ? 210 : 144;
@@ -128,7 +131,11 @@ public final class KQuantDot {
         a.movImm32(R10, 0x00010001);
         a.vmovd(11, R10);
         a.vpbroadcastd(11, 11);             // sixteen 16-bit ones
-        if (q6) {
+        if (!q6) {
+            a.movImm32(R10, Float.floatToRawIntBits(0.125f));
+            a.vmovd(14, R10);
+            a.vpbroadcastd(14, 14);
+        } else {
             broadcastBytes(a, 12, 0x0C);
             broadcastBytes(a, 13, 0x03);
             broadcastBytes(a, 14, 0x30);
@@ -238,11 +245,12 @@ public final class KQuantDot {
         a.vpbroadcastwMem(5, RAX, 0);
         a.vcvtph2ps(5, 5);                      // d
         a.vpbroadcastwMem(6, RAX, 2);
-        a.vcvtph2ps(6, 6);                      // dmin
+        a.vcvtph2ps(6, 6);
+        a.vmulps(6, 6, 14);                     // dmin / 8
         a.vmulps(1, 1, 5);
         a.vmulps(2, 2, 6);
         a.vmovupsStore(RSP, TABLE, 1);          // ds[s]
-        a.vmovupsStore(RSP, TABLE + 32, 2);     // dm[s]
+        a.vmovupsStore(RSP, TABLE + 32, 2);     // dm[s] / 8
         for (int s = 0; s < 8; s++) {
             if (s % 2 == 0) {
                 a.vmovdquLoad(true, 7, RAX, 16 + 16 * s);   // 32 bytes: sub-block s (low nibbles), s + 1 (high)
@@ -253,14 +261,12 @@ public final class KQuantDot {
             }
             dot(a, vnni, s);
             a.vcvtdq2ps(4, 4);
-            a.vmovdquLoad(true, 3, R12, 32 * s);
-            a.vpsrad256(3, 3, 3);               // Σ xq of each lane
-            a.vcvtdq2ps(3, 3);
+            a.vcvtdq2psMem(3, R12, 32 * s);     // 8 · Σ xq of each lane
             a.vbroadcastssMem(5, RSP, TABLE + 4 * s);
             a.vmulpsMem(5, 5, RBP, 32 * s);     // ds · dx
             a.vfmadd231ps(0, 4, 5);
             a.vbroadcastssMem(6, RSP, TABLE + 32 + 4 * s);
-            a.vmulpsMem(6, 6, RBP, 32 * s);     // dm · dx
+            a.vmulpsMem(6, 6, RBP, 32 * s);     // dm / 8 · dx
             a.vfnmadd231ps(9, 3, 6);
         }
     }
