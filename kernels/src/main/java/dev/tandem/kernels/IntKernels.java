@@ -31,9 +31,9 @@ public final class IntKernels {
         enabled = on;
     }
 
-    /** Whether {@code type} has an integer kernel. */
+    /** Whether {@code type} has an integer kernel (Q4_K and Q6_K: {@link KQuantInt}). */
     public static boolean supports(GgmlType type) {
-        return type == GgmlType.Q8_0 || type == GgmlType.Q4_0;
+        return type == GgmlType.Q8_0 || type == GgmlType.Q4_0 || KQuantInt.handles(type);
     }
 
     /** "native AVX-VNNI", "native AVX2" or "Java (why)". */
@@ -48,6 +48,10 @@ public final class IntKernels {
      */
     public static void matmul(GgmlType type, MemorySegment data, long base, int cols, int rowStart, int rowEnd,
                               Q8Activations act, float[] out, int outStride) {
+        if (KQuantInt.handles(type)) {          // Q4_K, Q6_K: their own kernels (KQuantDot)
+            KQuantInt.matmul(type, data, base, cols, rowStart, rowEnd, act, out, outStride);
+            return;
+        }
         int blocks = cols / 32;
         if (act.blocks() != blocks) {
             throw new IllegalArgumentException("activations of " + act.blocks() + " blocks for a " + cols + "-column matrix");

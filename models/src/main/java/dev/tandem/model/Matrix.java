@@ -108,7 +108,7 @@ public record Matrix(String name, Format format, MemorySegment data, int rows, i
         }
     }
 
-    /** Whether products with this matrix take the integer path ({@code --kernels q8}, Q8_0 and Q4_0 weights). */
+    /** Whether products with this matrix take the integer path ({@code --kernels q8}: Q8_0, Q4_0, Q4_K and Q6_K weights). */
     boolean integerPath() {
         return IntKernels.enabled() && IntKernels.supports(format.type()) && cols % 32 == 0;
     }

@@ -454,4 +454,153 @@ final class Asm {
     void vzeroupper() {
         emit(0xC5, 0xF8, 0x77);
     }
+
+    // ---- K-quant kernels ----
+
+    /** {@code mov r32, dword [base + disp]} (zero-extends into the 64-bit register). */
+    void movLoad32(int dst, int base, int disp) {
+        rex(false, dst, base);
+        emit(0x8B);
+        memory(dst, base, disp);
+    }
+
+    /** {@code mov qword [base + disp], src}. */
+    void movStore(int base, int disp, int src) {
+        rex(true, src, base);
+        emit(0x89);
+        memory(src, base, disp);
+    }
+
+    /** {@code mov dword [base + disp], imm32}. */
+    void movStoreImm32(int base, int disp, int imm) {
+        rex(false, 0, base);
+        emit(0xC7);
+        memory(0, base, disp);
+        emit32(imm);
+    }
+
+    /** {@code mov r64, imm64}. */
+    void movImm64(int r, long imm) {
+        rex(true, 0, r);
+        emit(0xB8 + (r & 7));
+        emit32((int) imm);
+        emit32((int) (imm >>> 32));
+    }
+
+    /** {@code and dst, src} (64-bit). */
+    void and64(int dst, int src) {
+        rex(true, src, dst);
+        emit(0x21);
+        registers(src, dst);
+    }
+
+    /** {@code or dst, src} (64-bit). */
+    void or64(int dst, int src) {
+        rex(true, src, dst);
+        emit(0x09);
+        registers(src, dst);
+    }
+
+    /** {@code shr r, imm8} (64-bit, logical). */
+    void shr64(int r, int imm) {
+        rex(true, 0, r);
+        emit(0xC1);
+        registers(5, r);
+        emit(imm);
+    }
+
+    /** {@code vmovq xmm dst, r64}. */
+    void vmovqFromGpr(int dst, int src) {
+        vex(M0F, P66, true, false, dst, 0, src);
+        emit(0x6E);
+        registers(dst, src);
+    }
+
+    /** {@code vpunpckldq xmm dst, xmm a, xmm b}: dwords {a0, b0, a1, b1}. */
+    void vpunpckldq128(int dst, int a, int b) {
+        vexRR(M0F, P66, false, 0x62, dst, a, b);
+    }
+
+    /** {@code vpshufd xmm dst, xmm src, imm8}. */
+    void vpshufd128(int dst, int src, int imm) {
+        vexRR(M0F, P66, false, 0x70, dst, 0, src);
+        emit(imm);
+    }
+
+    /** {@code vpmovzxbd ymm dst, xmm src}: the low 8 bytes zero-extended to 8 ints. */
+    void vpmovzxbd(int dst, int src) {
+        vexRR(M0F38, P66, true, 0x31, dst, 0, src);
+    }
+
+    /** {@code vpmovsxbd ymm dst, qword [base + disp]}: 8 bytes sign-extended to 8 ints. */
+    void vpmovsxbdMem(int dst, int base, int disp) {
+        vexRM(M0F38, P66, true, 0x21, dst, 0, base, disp);
+    }
+
+    /** {@code vpsrlw ymm dst, ymm src, imm8}. */
+    void vpsrlw256(int dst, int src, int imm) {
+        vex(M0F, P66, false, true, 2, dst, src);
+        emit(0x71);
+        registers(2, src);
+        emit(imm);
+    }
+
+    /** {@code vpsllw ymm dst, ymm src, imm8}. */
+    void vpsllw256(int dst, int src, int imm) {
+        vex(M0F, P66, false, true, 6, dst, src);
+        emit(0x71);
+        registers(6, src);
+        emit(imm);
+    }
+
+    /** {@code vpslld ymm dst, ymm src, imm8} (AVX2 has no memory form of the shifts by an immediate). */
+    void vpslld256(int dst, int src, int imm) {
+        vex(M0F, P66, false, true, 6, dst, src);
+        emit(0x72);
+        registers(6, src);
+        emit(imm);
+    }
+
+    void vpor(int dst, int a, int b) {
+        vexRR(M0F, P66, true, 0xEB, dst, a, b);
+    }
+
+    void vpsubd(int dst, int a, int b) {
+        vexRR(M0F, P66, true, 0xFA, dst, a, b);
+    }
+
+    /** {@code vmulps ymm dst, ymm a, ymm b}. */
+    void vmulps(int dst, int a, int b) {
+        vexRR(M0F, P_NONE, true, 0x59, dst, a, b);
+    }
+
+    /** {@code vaddps ymm dst, ymm a, ymm b}. */
+    void vaddps(int dst, int a, int b) {
+        vexRR(M0F, P_NONE, true, 0x58, dst, a, b);
+    }
+
+    /** {@code vfnmadd231ps ymm acc, ymm a, ymm b}: acc = -(a · b) + acc, one rounding. */
+    void vfnmadd231ps(int acc, int a, int b) {
+        vexRR(M0F38, P66, true, 0xBC, acc, a, b);
+    }
+
+    /** {@code vbroadcastss ymm dst, dword [base + disp]}. */
+    void vbroadcastssMem(int dst, int base, int disp) {
+        vexRM(M0F38, P66, true, 0x18, dst, 0, base, disp);
+    }
+
+    /** {@code vpermps ymm dst, ymm idx, [base + disp]}: dst[i] = table[idx[i] &amp; 7]. */
+    void vpermpsMem(int dst, int idx, int base, int disp) {
+        vexRM(M0F38, P66, true, 0x16, dst, idx, base, disp);
+    }
+
+    /** {@code vmovups [base + disp], ymm src}. */
+    void vmovupsStore(int base, int disp, int src) {
+        vexRM(M0F, P_NONE, true, 0x11, src, 0, base, disp);
+    }
+
+    /** {@code vcvtdq2ps ymm dst, [base + disp]}. */
+    void vcvtdq2psMem(int dst, int base, int disp) {
+        vexRM(M0F, P_NONE, true, 0x5B, dst, 0, base, disp);
+    }
 }
