@@ -24,12 +24,12 @@ import static dev.tandem.kernels.x86.Asm.*;
  *       product dequantization uses), {@code dm8 = (dmin · 0.125) · float(m[s])} (that is
  *       {@code dmin · m / 8} exactly: scaling by a power of two does not change a rounding, and a
  *       half's scale cannot underflow): {@code isum[l] = Σ q · xq} (q = 0..15), {@code x8[l] = 8 · Σ xq}
- *       (the lane sum ×8 as stored, so it is converted straight from memory);
+ *       (the stored lane sum is −x8, converted straight from memory and used as the negated factor);
  *       {@code a[l] = fma(float(isum[l]), ds · dx, a[l])}, {@code b[l] = fma(-float(x8[l]), dm8 · dx, b[l])};
  *       at the end {@code a[l] = a[l] + b[l]}. Two chains, so the two fused multiply-adds of a block
  *       do not wait for each other.</li>
  *   <li>Q6_K, block {@code j} of its super-block: {@code isum[l] = Σ q · xq − 32 · Σ xq} (q = 0..63,
- *       so {@code Σ (q − 32) · xq}, exact; {@code 32 · Σ xq} is the lane sum ×8 shifted left by 2),
+ *       so {@code Σ (q − 32) · xq}, exact; {@code −32 · Σ xq} is the stored lane sum (−8 · Σ xq) shifted left by 2, added),
  *       {@code ds[l] = d · float(scales[2j + l / 4])}, {@code a[l] = fma(float(isum[l]), ds[l] · dx, a[l])}.</li>
  * </ul>
  * then IntDot's horizontal sum: {@code s[i] = a[i] + a[i+4]}, result {@code (s0 + s2) + (s1 + s3)}.
@@ -261,13 +261,13 @@ public final class KQuantDot {
             }
             dot(a, vnni, s);
             a.vcvtdq2ps(4, 4);
-            a.vcvtdq2psMem(3, R12, 32 * s);     // 8 · Σ xq of each lane
+            a.vcvtdq2psMem(3, R12, 32 * s);     // −8 · Σ xq of each lane (the stored lane sum)
             a.vbroadcastssMem(5, RSP, TABLE + 4 * s);
             a.vmulpsMem(5, 5, RBP, 32 * s);     // ds · dx
             a.vfmadd231ps(0, 4, 5);
             a.vbroadcastssMem(6, RSP, TABLE + 32 + 4 * s);
             a.vmulpsMem(6, 6, RBP, 32 * s);     // dm / 8 · dx
-            a.vfnmadd231ps(9, 3, 6);
+            a.vfmadd231ps(9, 3, 6);             // b += (−8 · Σ xq) · (dm / 8 · dx): fma(−float(8 · Σ xq), ...) exactly
         }
     }
 
@@ -315,8 +315,8 @@ public final class KQuantDot {
                 a.vpor(1, 1, 2);                // the 6-bit codes, 0..63
                 dot(a, vnni, j);
                 a.vmovdquLoad(true, 3, R12, 32 * j);
-                a.vpslld256(3, 3, 2);           // 32 · Σ xq of each lane
-                a.vpsubd(4, 4, 3);
+                a.vpslld256(3, 3, 2);           // −32 · Σ xq of each lane
+                a.vpaddd(4, 4, 3);
                 a.vcvtdq2ps(4, 4);
                 a.vmovdquLoad(true, 10, RSP, INDICES + 32 * g);
                 a.vpermpsMem(5, 10, RSP, TABLE + 32 * h);
