@@ -3,7 +3,7 @@
 # llama-bench's pp512 / tg128, then `tandem bench` with the same tests, per file and thread count, and a
 # markdown table of both with the ratio tandem / llama.cpp and tandem's decode bandwidth.
 #
-#   benchmarks/vs-llama-cpp.sh --llama-bench PATH [--threads "1 2"] [-r 3] [-p 512] [-n 128] MODEL.gguf...
+#   benchmarks/vs-llama-cpp.sh --llama-bench PATH [--threads "1 2"] [--kernels "f32 q8"] [-r 3] [-p 512] [-n 128] MODEL.gguf...
 #
 # llama.cpp is built outside this repository (CPU-only CMake build of the llama-bench target). Before each
 # pair the script waits (up to --idle-wait seconds) for the 1-minute load average to fall below --idle-load,
@@ -12,6 +12,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)"
 LLAMA=""
 THREADS="1 2"
+KERNELS="f32"
 REPS=3
 NP=512
 NG=128
@@ -22,6 +23,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --llama-bench) LLAMA="$2"; shift 2 ;;
     --threads) THREADS="$2"; shift 2 ;;
+    --kernels) KERNELS="$2"; shift 2 ;;
     -r) REPS="$2"; shift 2 ;;
     -p) NP="$2"; shift 2 ;;
     -n) NG="$2"; shift 2 ;;
@@ -51,18 +53,20 @@ wait_idle() {
   cut -d' ' -f1 /proc/loadavg
 }
 
-echo "| file | threads | test | llama.cpp t/s | tandem t/s | tandem / llama.cpp | load before |"
-echo "|---|---:|---|---:|---:|---:|---:|"
+echo "| file | threads | test | llama.cpp t/s | tandem kernels | tandem t/s | tandem / llama.cpp | load before |"
+echo "|---|---:|---|---:|---|---:|---:|---:|"
 for m in "${MODELS[@]}"; do
   for t in $THREADS; do
     load=$(wait_idle)
     l=$("$LLAMA" -m "$m" -t "$t" -p "$NP" -n "$NG" -r "$REPS" -o jsonl 2>/dev/null)
-    b=$("$ROOT/bin/tandem" bench --model "$m" -t "$t" -p "$NP" -n "$NG" -r "$REPS" -o json 2>"/tmp/vs-llama-cpp-$$.err")
-    grep -E "bandwidth|warning|other processes" "/tmp/vs-llama-cpp-$$.err" | sed "s|^|$(basename "$m") t=$t: |" >&2 || true
-    for test in "pp$NP" "tg$NG"; do
-      lt=$(printf '%s' "$l" | avg_ts "$test"); tt=$(printf '%s' "$b" | avg_ts "$test")
-      ratio=$(awk -v a="$tt" -v b="$lt" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "—" }')
-      printf '| %s | %s | %s | %.2f | %.2f | %s | %s |\n' "$(basename "$m")" "$t" "$test" "${lt:-0}" "${tt:-0}" "$ratio" "$load"
+    for k in $KERNELS; do
+      b=$("$ROOT/bin/tandem" bench --model "$m" -t "$t" -p "$NP" -n "$NG" -r "$REPS" --kernels "$k" -o json 2>"/tmp/vs-llama-cpp-$$.err")
+      grep -E "bandwidth|warning|other processes" "/tmp/vs-llama-cpp-$$.err" | sed "s|^|$(basename "$m") t=$t $k: |" >&2 || true
+      for test in "pp$NP" "tg$NG"; do
+        lt=$(printf '%s' "$l" | avg_ts "$test"); tt=$(printf '%s' "$b" | avg_ts "$test")
+        ratio=$(awk -v a="$tt" -v b="$lt" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "—" }')
+        printf '| %s | %s | %s | %.2f | %s | %.2f | %s | %s |\n' "$(basename "$m")" "$t" "$test" "${lt:-0}" "$k" "${tt:-0}" "$ratio" "$load"
+      done
     done
   done
 done

@@ -3,6 +3,8 @@ package dev.tandem.bench;
 import dev.tandem.kernels.Format;
 import dev.tandem.kernels.Formats;
 import dev.tandem.kernels.GgmlType;
+import dev.tandem.kernels.IntKernels;
+import dev.tandem.kernels.Q8Activations;
 import org.openjdk.jmh.annotations.AuxCounters;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -32,7 +34,7 @@ import java.util.concurrent.TimeUnit;
  * prompt chunk). The score itself is matmuls per second. Compare with {@link PeakBenchmark} (read
  * bandwidth, FMA peak) on the same machine. On a shared machine compare two builds side by side
  * (alternating runs) and report ratios, not single numbers.
- * Run: {@code java -jar benchmarks/target/benchmarks.jar MatmulBenchmark -p type=Q8_0,Q4_0 -p shape=768x768}
+ * Run: {@code java -jar benchmarks/target/benchmarks.jar MatmulBenchmark -p type=Q8_0,Q4_0 -p shape=768x768 -p kernels=f32,q8}
  * (the jar's manifest adds the vector module; otherwise pass {@code --add-modules jdk.incubator.vector}).
  */
 @State(Scope.Thread)
@@ -55,8 +57,17 @@ public class MatmulBenchmark {
     @Param({"768x768", "2048x768", "768x2048", "2048x2048", "8192x2048", "2048x8192"})
     String shape;
 
+    /**
+     * {@code f32}: the default kernels ({@link Format#matmul}, activations in F32); {@code q8}: the
+     * integer path ({@code --kernels q8}, {@link IntKernels}: activations quantized to 8-bit blocks,
+     * included in the time) for the formats it supports; other formats fail that combination at setup.
+     */
+    @Param({"f32", "q8"})
+    String kernels;
+
     private int rows;
     private int cols;
+    private final Q8Activations act = new Q8Activations();
     private Arena arena;
     private Format format;
     private MemorySegment weights;
@@ -85,6 +96,9 @@ public class MatmulBenchmark {
         rows = Integer.parseInt(rc[0]);
         cols = Integer.parseInt(rc[1]);
         format = Formats.of(GgmlType.valueOf(type));
+        if (kernels.equals("q8") && !IntKernels.supports(format.type())) {
+            throw new IllegalStateException("no integer kernel for " + type + " (q8 runs Q8_0, Q4_0, Q4_K, Q6_K)");
+        }
         arena = Arena.ofShared();
         long bytes = format.rowBytes(cols) * rows;
         weights = arena.allocate(bytes, 64);
@@ -107,7 +121,12 @@ public class MatmulBenchmark {
 
     @Benchmark
     public float[] matmul(Rates rates) {
-        format.matmul(weights, 0, cols, 0, rows, x, batch, out, rows);
+        if (kernels.equals("q8")) {
+            act.quantize(x, batch, cols);
+            IntKernels.matmul(format.type(), weights, 0, cols, 0, rows, act, out, rows);
+        } else {
+            format.matmul(weights, 0, cols, 0, rows, x, batch, out, rows);
+        }
         rates.weightGB += weights.byteSize() * 1e-9;
         rates.gflop += 2.0 * rows * cols * batch * 1e-9;
         return out;
