@@ -7,10 +7,11 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
 /**
- * The integer path ({@code --kernels q8}): Q8_0 and Q4_0 weights multiplied with activations
- * quantized to 8-bit blocks ({@link Q8Activations}), as llama.cpp does, by the native kernels of
- * {@link IntDot} where the processor allows and by {@link #rowReference} (the same operations in
- * Java, slow) elsewhere. Faster, and less exact: the activations' rounding costs accuracy that the
+ * The integer path ({@code --kernels q8}): Q8_0, Q4_0, Q4_K and Q6_K weights multiplied with
+ * activations quantized to 8-bit blocks ({@link Q8Activations}), as llama.cpp does, by the native
+ * kernels of {@link IntDot} (and {@code KQuantDot}, through {@link KQuantInt}) where the processor
+ * allows and by {@link #rowReference} or {@code KQuantInt.rowReference} (the same operations in Java,
+ * slow) elsewhere. Faster, and less exact: the activations' rounding costs accuracy that the
  * default F32 path keeps (numbers in {@code docs/performance.md}). Every output element is computed
  * by the same operations at every batch size, so batch invariance holds within the mode.
  */
