@@ -7,10 +7,11 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
 /**
- * The integer path ({@code --kernels q8}): Q8_0 and Q4_0 weights multiplied with activations
- * quantized to 8-bit blocks ({@link Q8Activations}), as llama.cpp does, by the native kernels of
- * {@link IntDot} where the processor allows and by {@link #rowReference} (the same operations in
- * Java, slow) elsewhere. Faster, and less exact: the activations' rounding costs accuracy that the
+ * The integer path ({@code --kernels q8}): Q8_0, Q4_0, Q4_K and Q6_K weights multiplied with
+ * activations quantized to 8-bit blocks ({@link Q8Activations}), as llama.cpp does, by the native
+ * kernels of {@link IntDot} (and {@code KQuantDot}, through {@link KQuantInt}) where the processor
+ * allows and by {@link #rowReference} or {@code KQuantInt.rowReference} (the same operations in Java,
+ * slow) elsewhere. Faster, and less exact: the activations' rounding costs accuracy that the
  * default F32 path keeps (numbers in {@code docs/performance.md}). Every output element is computed
  * by the same operations at every batch size, so batch invariance holds within the mode.
  */
@@ -19,6 +20,9 @@ public final class IntKernels {
     private static final ThreadLocal<MemorySegment[]> OUT = ThreadLocal.withInitial(() -> new MemorySegment[]{MemorySegment.NULL});
     /** Rows per call when several vectors share the weights: their bytes stay in L1/L2 across the vectors. */
     private static final int ROW_BLOCK = 32;
+    /** Rows per call of the tile: prepared once ({@link IntDot#prepare}), then met by every vector of the batch. */
+    private static final int TILE_ROW_BLOCK = 64;
+    private static final ThreadLocal<MemorySegment[]> PREPARED = ThreadLocal.withInitial(() -> new MemorySegment[]{MemorySegment.NULL});
 
     private IntKernels() {}
 
@@ -81,20 +85,21 @@ public final class IntKernels {
         // and two rows at a time through the tile, the rest through the matrix-vector kernel (the
         // same operations per element, so the tile's presence never changes a result).
         int tileVectors = IntDot.tiles() ? batch - batch % IntDot.TILE_VECTORS : 0;
-        MemorySegment scratch = scratch(IntDot.TILE_VECTORS * ROW_BLOCK);
+        int block = tileVectors > 0 ? TILE_ROW_BLOCK : ROW_BLOCK;
+        MemorySegment scratch = scratch(IntDot.TILE_VECTORS * block);
+        MemorySegment prepared = tileVectors > 0 ? prepared((long) IntDot.PREPARED_BLOCK * blocks * block) : null;
         long actStride = Q8Activations.stride(blocks);
-        for (int r0 = rowStart; r0 < rowEnd; r0 += ROW_BLOCK) {
-            int rows = Math.min(ROW_BLOCK, rowEnd - r0), pairs = rows / 2;
+        for (int r0 = rowStart; r0 < rowEnd; r0 += block) {
+            int rows = Math.min(block, rowEnd - r0), pairs = rows / 2;
             long w = w0 + r0 * rowBytes;
+            if (tileVectors > 0 && pairs > 0) {
+                IntDot.prepare(q4, w, rowBytes, 2 * pairs, blocks, prepared.address());
+            }
             for (int b = 0; b < tileVectors; b += IntDot.TILE_VECTORS) {
                 if (pairs > 0) {
-                    if (q4) {
-                        IntDot.tileQ4_0(w, rowBytes, pairs, blocks, act.address(b), actStride, scratch.address(), 4L * ROW_BLOCK);
-                    } else {
-                        IntDot.tileQ8_0(w, rowBytes, pairs, blocks, act.address(b), actStride, scratch.address(), 4L * ROW_BLOCK);
-                    }
+                    IntDot.tile(q4, prepared.address(), pairs, blocks, act.address(b), actStride, scratch.address(), 4L * block);
                     for (int t = 0; t < IntDot.TILE_VECTORS; t++) {
-                        MemorySegment.copy(scratch, ValueLayout.JAVA_FLOAT, 4L * ROW_BLOCK * t, out, (b + t) * outStride + r0, 2 * pairs);
+                        MemorySegment.copy(scratch, ValueLayout.JAVA_FLOAT, 4L * block * t, out, (b + t) * outStride + r0, 2 * pairs);
                     }
                 }
                 if (rows % 2 != 0) {
@@ -109,6 +114,14 @@ public final class IntKernels {
                 MemorySegment.copy(scratch, ValueLayout.JAVA_FLOAT, 0, out, t * outStride + r0, rows);
             }
         }
+    }
+
+    private static MemorySegment prepared(long bytes) {
+        MemorySegment[] holder = PREPARED.get();
+        if (holder[0].byteSize() < bytes) {
+            holder[0] = Arena.ofAuto().allocate(Math.max(bytes, 2 * holder[0].byteSize()), 64);
+        }
+        return holder[0];
     }
 
     private static void vector(boolean q4, long w, long rowBytes, int rows, int blocks, long act, long out) {

@@ -40,12 +40,16 @@ public final class IntDot {
     public static final String UNAVAILABLE;
     private static final MethodHandle Q8_0, Q4_0;
     /** The multi-vector tiles; null without AVX-VNNI (Q8_0's unsigned reading would saturate {@code vpmaddubsw}). */
-    private static final MethodHandle TILE_Q8_0, TILE_Q4_0;
+    private static final MethodHandle TILE_Q8_0, TILE_Q4_0, PREPARE_Q8_0, PREPARE_Q4_0;
+    private static final FunctionDescriptor PREPARE_SIGNATURE = FunctionDescriptor.ofVoid(ValueLayout.JAVA_LONG,
+            ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG);
+    /** Bytes of one prepared block ({@link #prepare}): 32 unsigned weight bytes, then the scale as a float. */
+    public static final int PREPARED_BLOCK = 36;
 
     static {
         Cpu cpu = Cpu.THIS;
         String why = null;
-        MethodHandle q8 = null, q4 = null, t8 = null, t4 = null;
+        MethodHandle q8 = null, q4 = null, t8 = null, t4 = null, p8 = null, p4 = null;
         if (!cpu.nativeKernels()) {
             why = "native integer kernels need x86-64 Linux with AVX2, FMA and F16C (this CPU: " + cpu + ")";
         } else {
@@ -55,6 +59,8 @@ public final class IntDot {
                 if (cpu.avxVnni()) {
                     t8 = NativeCode.load(tile(false), TILE_SIGNATURE);
                     t4 = NativeCode.load(tile(true), TILE_SIGNATURE);
+                    p8 = NativeCode.load(prepare(false), PREPARE_SIGNATURE);
+                    p4 = NativeCode.load(prepare(true), PREPARE_SIGNATURE);
                 }
             } catch (RuntimeException e) {
                 why = "native integer kernels could not be loaded: " + e.getMessage();
@@ -65,6 +71,8 @@ public final class IntDot {
         Q4_0 = q4;
         TILE_Q8_0 = t8;
         TILE_Q4_0 = t4;
+        PREPARE_Q8_0 = p8;
+        PREPARE_Q4_0 = p4;
     }
 
     private IntDot() {}
@@ -103,39 +111,91 @@ public final class IntDot {
     }
 
     /**
-     * {@code pairs} pairs of Q8_0 rows from {@code w} times the 4 quantized vectors at {@code act},
-     * {@code act + actStride}, ...: row r, vector t to the float at {@code out + t · outStride + 4r}.
-     * Each element gets exactly the operations of {@link #q8_0}.
+     * {@code rows} rows of Q8_0 ({@code q4} false) or Q4_0 weights from {@code w} to {@code dst}, laid out for
+     * {@link #tile}: per block {@value #PREPARED_BLOCK} bytes, the 32 weights as unsigned bytes in order
+     * (Q8_0: w + 128; Q4_0: w + 8) and the block's scale widened to a float (exactly).
      */
-    public static void tileQ8_0(long w, long rowBytes, int pairs, int blocks, long act, long actStride, long out, long outStride) {
+    public static void prepare(boolean q4, long w, long rowBytes, int rows, int blocks, long dst) {
         try {
-            TILE_Q8_0.invokeExact(w, rowBytes, (long) pairs, (long) blocks, act, out, actStride, outStride);
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
-    }
-
-    /** Q4_0 rows, as {@link #tileQ8_0}. */
-    public static void tileQ4_0(long w, long rowBytes, int pairs, int blocks, long act, long actStride, long out, long outStride) {
-        try {
-            TILE_Q4_0.invokeExact(w, rowBytes, (long) pairs, (long) blocks, act, out, actStride, outStride);
+            (q4 ? PREPARE_Q4_0 : PREPARE_Q8_0).invokeExact(w, rowBytes, (long) rows, (long) blocks, dst);
         } catch (Throwable t) {
             throw rethrow(t);
         }
     }
 
     /**
-     * The 2-row × 4-vector tile (AVX-VNNI). Arguments: rdi = w, rsi = rowBytes, rdx = row pairs,
+     * {@code pairs} pairs of {@link #prepare prepared} rows ({@code PREPARED_BLOCK · blocks} bytes apart) times
+     * the 4 quantized vectors at {@code act}, {@code act + actStride}, ...: row r, vector t to the float at
+     * {@code out + t · outStride + 4r}. Each element gets exactly the operations of {@link #q8_0} / {@link #q4_0}.
+     */
+    public static void tile(boolean q4, long prepared, int pairs, int blocks, long act, long actStride, long out, long outStride) {
+        try {
+            (q4 ? TILE_Q4_0 : TILE_Q8_0).invokeExact(prepared, (long) PREPARED_BLOCK * blocks, (long) pairs, (long) blocks,
+                    act, out, actStride, outStride);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * The preparation for the tile. Arguments: rdi = w, rsi = rowBytes, rdx = rows, rcx = blocks, r8 = dst.
+     * The weights are unpacked as by {@link #kernel}'s blocks; ymm13 / ymm15 the same constants.
+     */
+    static byte[] prepare(boolean q4) {
+        int blockBytes = q4 ? 18 : 34;
+        Asm a = new Asm();
+        int rowLoop = a.newLabel(), blockLoop = a.newLabel(), done = a.newLabel();
+        a.movImm32(R10, q4 ? 0x0F0F0F0F : 0x80808080);
+        a.vmovd(15, R10);
+        a.vpbroadcastd(15, 15);
+        a.movImm32(R10, 4);
+        a.vmovd(13, R10);
+        a.vpbroadcastd(13, 13);
+        a.vpxor(12, 12, 12);
+        a.vinserti128(13, 12, 13, 1);           // {0,0,0,0,4,4,4,4}
+        a.bind(rowLoop);
+        a.test(RDX);
+        a.jz(done);
+        a.mov(RAX, RDI);
+        a.mov(R11, RCX);
+        a.bind(blockLoop);
+        if (q4) {
+            a.vbroadcasti128(1, RAX, 2);
+            a.vpsrlvd(1, 1, 13);
+            a.vpand(1, 1, 15);                  // w + 8
+        } else {
+            a.vmovdquLoad(true, 1, RAX, 2);
+            a.vpxor(1, 1, 15);                  // w + 128
+        }
+        a.vmovupsStore(R8, 0, 1);
+        a.vpbroadcastwMem(2, RAX, 0);
+        a.vcvtph2ps(2, 2);
+        a.vmovssStore(R8, 32, 2);
+        a.addImm(RAX, blockBytes);
+        a.addImm(R8, PREPARED_BLOCK);
+        a.dec(R11);
+        a.jnz(blockLoop);
+        a.add(RDI, RSI);
+        a.dec(RDX);
+        a.jmp(rowLoop);
+        a.bind(done);
+        a.vzeroupper();
+        a.ret();
+        return a.bytes();
+    }
+
+    /**
+     * The 2-row × 4-vector tile (AVX-VNNI) over {@link #prepare prepared} rows. Arguments: rdi = prepared rows,
+     * rsi = their stride, rdx = row pairs,
      * rcx = blocks, r8 = act, r9 = out; on the stack actStride, outStride. Registers: rax / r10 the
      * two rows' block pointers, rbx / rbp / r12 quants / scales / lane sums of vector 0 (vector t at
      * + t · actStride: r13, r14, r15 hold 1, 2, 3 strides), r11 blocks left; ymm0-7 the accumulators
      * (row · 4 + vector), ymm8 / ymm9 the rows' weights as unsigned bytes, ymm10 / ymm11 their
      * scales, ymm14 the vector's lane sums (× −8 or × −128: each integer sum starts there, which
-     * takes off the weights' offset), ymm15 the nibble mask (Q4_0) or the sign bit (Q8_0:
-     * w XOR 0x80 = w + 128; vpdpbusd does not saturate).
+     * takes off the weights' offset: Q8_0's weights are w XOR 0x80 = w + 128; vpdpbusd does not saturate).
      */
     static byte[] tile(boolean q4) {
-        int blockBytes = q4 ? 18 : 34;
+        int blockBytes = PREPARED_BLOCK;
         Asm a = new Asm();
         int rowLoop = a.newLabel(), blockLoop = a.newLabel(), done = a.newLabel();
         for (int r : new int[]{RBX, RBP, R12, R13, R14, R15}) {
@@ -146,9 +206,6 @@ public final class IntDot {
         a.add(R14, R13);
         a.mov(R15, R14);
         a.add(R15, R13);
-        a.movImm32(R10, q4 ? 0x0F0F0F0F : 0x80808080);
-        a.vmovd(15, R10);
-        a.vpbroadcastd(15, 15);
         int[] index = {-1, R13, R14, R15};
         a.bind(rowLoop);
         a.test(RDX);
@@ -168,21 +225,10 @@ public final class IntDot {
         a.add(R12, RBP);                        // lane sums × −8 (Q4_0) or × −128 (Q8_0)
         a.mov(R11, RCX);
         a.bind(blockLoop);
-        a.prefetcht0(RAX, PREFETCH);
-        a.prefetcht0(R10, PREFETCH);
         for (int row = 0; row < 2; row++) {
-            int base = row == 0 ? RAX : R10, wr = 8 + row;
-            if (q4) {
-                a.vmovdquLoad(false, wr, base, 2);
-                a.vpsrlw128(12, wr, 4);
-                a.vinserti128(wr, wr, 12, 1);
-                a.vpand(wr, wr, 15);
-            } else {
-                a.vmovdquLoad(true, wr, base, 2);
-                a.vpxor(wr, wr, 15);
-            }
-            a.vpbroadcastwMem(10 + row, base, 0);
-            a.vcvtph2ps(10 + row, 10 + row);
+            int base = row == 0 ? RAX : R10;
+            a.vmovdquLoad(true, 8 + row, base, 0);          // prepared: unsigned bytes, then the scale as a float
+            a.vbroadcastssMem(10 + row, base, 32);
         }
         for (int t = 0; t < 4; t++) {
             a.vmovdquLoad(14, R12, index[t], 0);                // vector t's lane sums × −8 / −128
