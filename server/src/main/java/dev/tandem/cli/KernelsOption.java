@@ -9,7 +9,7 @@ import java.io.PrintWriter;
 /** {@code --kernels f32|q8}: which matrix kernels a command runs, shared by generate, serve and bench. */
 final class KernelsOption {
     static final String DESCRIPTION = "Matrix kernels: f32 (activations stay F32: closest to the exact result) or q8 "
-            + "(Q8_0/Q4_0 weights times activations quantized to 8-bit blocks, as llama.cpp does: faster, less exact; "
+            + "(Q8_0/Q4_0/Q4_K/Q6_K weights times activations quantized to 8-bit blocks, as llama.cpp does: faster, less exact; "
             + "native AVX2/AVX-VNNI code on x86-64) (default: ${DEFAULT-VALUE}).";
 
     private KernelsOption() {}
