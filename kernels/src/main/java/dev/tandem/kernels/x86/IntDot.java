@@ -145,14 +145,7 @@ public final class IntDot {
         int blockBytes = q4 ? 18 : 34;
         Asm a = new Asm();
         int rowLoop = a.newLabel(), blockLoop = a.newLabel(), done = a.newLabel();
-        a.movImm32(R10, q4 ? 0x0F0F0F0F : 0x80808080);
-        a.vmovd(15, R10);
-        a.vpbroadcastd(15, 15);
-        a.movImm32(R10, 4);
-        a.vmovd(13, R10);
-        a.vpbroadcastd(13, 13);
-        a.vpxor(12, 12, 12);
-        a.vinserti128(13, 12, 13, 1);           // {0,0,0,0,4,4,4,4}
+        constants(a, q4);
         a.bind(rowLoop);
         a.test(RDX);
         a.jz(done);
@@ -160,9 +153,7 @@ public final class IntDot {
         a.mov(R11, RCX);
         a.bind(blockLoop);
         if (q4) {
-            a.vbroadcasti128(1, RAX, 2);
-            a.vpsrlvd(1, 1, 13);
-            a.vpand(1, 1, 15);                  // w + 8
+            unpackQ4(a, 1, RAX, 0);             // w + 8
         } else {
             a.vmovdquLoad(true, 1, RAX, 2);
             a.vpxor(1, 1, 15);                  // w + 128
@@ -252,13 +243,7 @@ public final class IntDot {
         for (int t = 0; t < 4; t++) {
             for (int row = 0; row < 2; row++) {
                 int acc = row * 4 + t;
-                a.vextractf128(12, acc, 1);
-                a.vaddps128(acc, acc, 12);
-                a.vmovhlps(12, acc, acc);
-                a.vaddps128(acc, acc, 12);
-                a.vmovshdup(12, acc);
-                a.vaddss(acc, acc, 12);
-                a.vmovssStore(R10, 4 * row, acc);
+                sumLanesAndStore(a, acc, 12, R10, 4 * row);
             }
             a.add(R10, R11);
         }
@@ -314,14 +299,7 @@ public final class IntDot {
         a.movImm32(R10, 0x00010001);
         a.vmovd(14, R10);
         a.vpbroadcastd(14, 14);             // sixteen 16-bit ones
-        a.movImm32(R10, q4 ? 0x0F0F0F0F : 0x80808080);
-        a.vmovd(15, R10);
-        a.vpbroadcastd(15, 15);
-        a.movImm32(R10, 4);
-        a.vmovd(13, R10);
-        a.vpbroadcastd(13, 13);
-        a.vpxor(12, 12, 12);
-        a.vinserti128(13, 12, 13, 1);       // {0,0,0,0,4,4,4,4}
+        constants(a, q4);
         a.bind(rowLoop);
         a.test(RDX);
         a.jz(done);
@@ -348,13 +326,7 @@ public final class IntDot {
         a.jz(noTail);
         block(a, q4, vnni, unsigned8, 0, 0);
         a.bind(noTail);
-        a.vextractf128(1, 0, 1);
-        a.vaddps128(0, 0, 1);                   // s[i] = a[i] + a[i + 4]
-        a.vmovhlps(1, 0, 0);
-        a.vaddps128(0, 0, 1);                   // t0 = s0 + s2, t1 = s1 + s3
-        a.vmovshdup(1, 0);
-        a.vaddss(0, 0, 1);                      // t0 + t1
-        a.vmovssStore(R9, 0, 0);
+        sumLanesAndStore(a, 0, 1, R9, 0);
         a.addImm(R9, 4);
         a.add(RDI, RSI);
         a.dec(RDX);
@@ -368,12 +340,46 @@ public final class IntDot {
         return a.bytes();
     }
 
+    /**
+     * ymm15 = the nibble mask (Q4_0) or the sign bit of every byte (Q8_0); ymm13 = the dword shift
+     * counts {0,0,0,0,4,4,4,4} of {@link #unpackQ4}. Uses r10 and ymm12.
+     */
+    static void constants(Asm a, boolean q4) {
+        a.movImm32(R10, q4 ? 0x0F0F0F0F : 0x80808080);
+        a.vmovd(15, R10);
+        a.vpbroadcastd(15, 15);
+        a.movImm32(R10, 4);
+        a.vmovd(13, R10);
+        a.vpbroadcastd(13, 13);
+        a.vpxor(12, 12, 12);
+        a.vinserti128(13, 12, 13, 1);
+    }
+
+    /** The 32 weights of the Q4_0 block at {@code [base + at]} as bytes {@code w + 8}, in order, into ymm {@code dst}. */
+    static void unpackQ4(Asm a, int dst, int base, int at) {
+        a.vbroadcasti128(dst, base, at + 2);    // the 16 bytes in both halves
+        a.vpsrlvd(dst, dst, 13);                // the high half shifted: its low nibbles are the high ones
+        a.vpand(dst, dst, 15);
+    }
+
+    /**
+     * The fixed horizontal sum of the 8 lanes of ymm {@code acc} — {@code s[i] = a[i] + a[i+4]},
+     * {@code t0 = s0 + s2}, {@code t1 = s1 + s3}, {@code t0 + t1} — stored as a float at {@code [base + disp]}.
+     */
+    static void sumLanesAndStore(Asm a, int acc, int tmp, int base, int disp) {
+        a.vextractf128(tmp, acc, 1);
+        a.vaddps128(acc, acc, tmp);
+        a.vmovhlps(tmp, acc, acc);
+        a.vaddps128(acc, acc, tmp);
+        a.vmovshdup(tmp, acc);
+        a.vaddss(acc, acc, tmp);
+        a.vmovssStore(base, disp, acc);
+    }
+
     /** One block at {@code [rax + w]}, its activations at {@code [rbx / rbp / r12 + x]}, into ymm0. */
     private static void block(Asm a, boolean q4, boolean vnni, boolean unsigned8, int w, int x) {
         if (q4) {
-            a.vbroadcasti128(1, RAX, w + 2);    // the 16 bytes in both halves
-            a.vpsrlvd(1, 1, 13);                // the high half shifted: its low nibbles are the high ones
-            a.vpand(1, 1, 15);                  // 32 bytes: weight + 8, in order
+            unpackQ4(a, 1, RAX, w);
             if (vnni) {
                 a.vmovdquLoad(true, 4, R12, x); // the integer sum starts at −8 · Σx of the lane
                 a.vpdpbusdMem(4, 1, RBX, x);
