@@ -11,6 +11,8 @@ import java.util.Arrays;
  * how the query was batched.
  */
 public final class Attention {
+    private static final int L = Vectors.LANES;
+
     private Attention() {}
 
     /** Float offset of position {@code t}'s row in paged storage. */
@@ -25,11 +27,34 @@ public final class Attention {
     public static void attend(float[] q, int qOff, int headDim,
                               float[] k, float[] v, int[] pages, int pageSize, int rowStride, int headOffset, int n,
                               float scale, float[] scores, float[] out, int outOff) {
-        // Page by page: one table lookup per page, no division per position (the same positions in the same order).
+        // Page by page (one table lookup per page, no division per position), and within a page L positions at
+        // a time: each position's chains combined into a row of an L × L lane block (Dot.dotLanes), the block's
+        // lanes summed for all L at once (Dot.sumLanesOfBlock), then the scalar tail: exactly Dot.dot's operations.
+        float[] lanes = BlockFormat.lanes();
+        int bound = Vectors.F.loopBound(headDim);
         for (int t0 = 0; t0 < n; t0 += pageSize) {
             int row = pages[t0 / pageSize] * pageSize * rowStride + headOffset;
-            for (int t = t0; t < Math.min(n, t0 + pageSize); t++, row += rowStride) {
-                scores[t] = Dot.dot(q, qOff, k, row, headDim) * scale;
+            int tEnd = Math.min(n, t0 + pageSize);
+            for (int t = t0; t < tEnd; ) {
+                int count = Math.min(L, tEnd - t);
+                for (int j = 0; j < count; j++) {
+                    Dot.dotLanes(q, qOff, k, row + j * rowStride, headDim, lanes, j * L);
+                }
+                if (count == L) {
+                    Dot.sumLanesOfBlock(lanes, 0, scores, t);
+                } else {
+                    for (int j = 0; j < count; j++) {
+                        scores[t + j] = Dot.sumLanes(lanes, j * L);
+                    }
+                }
+                for (int j = 0; j < count; j++, row += rowStride) {
+                    float sum = scores[t + j];
+                    for (int i = bound; i < headDim; i++) {
+                        sum = Math.fma(q[qOff + i], k[row + i], sum);
+                    }
+                    scores[t + j] = sum * scale;
+                }
+                t += count;
             }
         }
         Ops.softmax(scores, 0, n);
