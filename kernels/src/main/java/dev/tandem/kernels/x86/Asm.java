@@ -603,4 +603,9 @@ final class Asm {
     void vcvtdq2psMem(int dst, int base, int disp) {
         vexRM(M0F, P_NONE, true, 0x5B, dst, 0, base, disp);
     }
+
+    /** {@code vcvtdq2ps ymm dst, [base + index + disp]} ({@code index < 0}: none). */
+    void vcvtdq2psMem(int dst, int base, int index, int disp) {
+        vexRMI(M0F, P_NONE, true, 0x5B, dst, 0, base, index, disp);
+    }
 }
