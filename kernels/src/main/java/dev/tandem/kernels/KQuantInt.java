@@ -20,6 +20,7 @@ final class KQuantInt {
     private static final int ROW_BLOCK = 32;
     /** Rows prepared at once for the tile: Q6_K's 2 bytes per weight of 64 rows × 2048 columns stay in L2. */
     private static final int TILE_ROW_BLOCK = 64;
+    private static final ThreadLocal<MemorySegment[]> FACTORS = ThreadLocal.withInitial(() -> new MemorySegment[]{MemorySegment.NULL});
     private static final ThreadLocal<MemorySegment[]> PREPARED = ThreadLocal.withInitial(() -> new MemorySegment[]{MemorySegment.NULL});
 
     private KQuantInt() {}
@@ -77,14 +78,16 @@ final class KQuantInt {
                               Q8Activations act, int tileVectors, float[] out, int outStride) {
         int batch = act.count(), block = TILE_ROW_BLOCK;
         MemorySegment scratch = scratch(KQuantTile.TILE_VECTORS * block);
-        MemorySegment prepared = prepared(KQuantTile.preparedRowBytes(q6, blocks) * block);
         long actStride = Q8Activations.stride(blocks);
+        MemorySegment factors = factors(q6, act, tileVectors);
+        MemorySegment prepared = prepared(KQuantTile.preparedRowBytes(q6, blocks) * block);
         for (int r0 = rowStart; r0 < rowEnd; r0 += block) {
             int rows = Math.min(block, rowEnd - r0);
             long w = w0 + r0 * rowBytes;
             KQuantTile.prepare(q6, w, rowBytes, rows, blocks, prepared.address());
             for (int b = 0; b < tileVectors; b += KQuantTile.TILE_VECTORS) {
-                KQuantTile.tile(q6, prepared.address(), rows, blocks, act.address(b), actStride, scratch.address(), 4L * block);
+                KQuantTile.tile(q6, prepared.address(), rows, blocks, act.address(b), actStride,
+                        factors.address() + b * actStride, scratch.address(), 4L * block);
                 for (int t = 0; t < KQuantTile.TILE_VECTORS; t++) {
                     MemorySegment.copy(scratch, ValueLayout.JAVA_FLOAT, 4L * block * t, out, (b + t) * outStride + r0, rows);
                 }
@@ -105,11 +108,44 @@ final class KQuantInt {
     }
 
     private static MemorySegment prepared(long bytes) {
-        MemorySegment[] holder = PREPARED.get();
+        return grow(PREPARED, bytes);
+    }
+
+    private static MemorySegment grow(ThreadLocal<MemorySegment[]> local, long bytes) {
+        MemorySegment[] holder = local.get();
         if (holder[0].byteSize() < bytes) {
             holder[0] = Arena.ofAuto().allocate(Math.max(bytes, 2 * holder[0].byteSize()), 64);
         }
         return holder[0];
+    }
+
+    /**
+     * The tile's vector factors (layout on {@link KQuantTile}) of the first {@code vectors} vectors,
+     * at the activations' stride: values the tile would otherwise convert or repeat per row
+     * (compact scales, the lane sums as floats or times 4). Each is exact, so the tile's operations stay
+     * those of the twin.
+     */
+    static MemorySegment factors(boolean q6, Q8Activations act, int vectors) {
+        int blocks = act.blocks();
+        long stride = Q8Activations.stride(blocks);
+        MemorySegment f = grow(FACTORS, stride * (vectors - 1) + KQuantTile.factorBytes(blocks));
+        float[] dx = new float[3 * blocks];
+        int[] lanes = new int[8 * blocks];
+        for (int b = 0; b < vectors; b++) {
+            for (int k = 0; k < blocks; k++) {
+                float s = act.scale(b, k);
+                dx[k] = s;
+                dx[blocks + 2 * k] = s;
+                dx[blocks + 2 * k + 1] = s;
+                for (int l = 0; l < 8; l++) {
+                    int sum8 = act.laneSum8(b, k, l);
+                    lanes[8 * k + l] = q6 ? 4 * sum8 : Float.floatToRawIntBits((float) sum8);
+                }
+            }
+            MemorySegment.copy(dx, 0, f, ValueLayout.JAVA_FLOAT, b * stride, 3 * blocks);
+            MemorySegment.copy(lanes, 0, f, ValueLayout.JAVA_INT, b * stride + 12L * blocks, 8 * blocks);
+        }
+        return f;
     }
 
     private static MemorySegment scratch(int floats) {

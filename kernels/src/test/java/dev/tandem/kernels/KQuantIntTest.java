@@ -178,7 +178,9 @@ class KQuantIntTest {
                 MemorySegment out = arena.allocate(4 * outStride);
                 out.fill((byte) 0x7F);
                 KQuantTile.prepare(q6, w.address(), rb, rows, blocks, prepared.address());
-                KQuantTile.tile(q6, prepared.address(), rows, blocks, act.address(0), act.address(1) - act.address(0), out.address(), outStride);
+                MemorySegment factors = KQuantInt.factors(q6, act, 4);
+                KQuantTile.tile(q6, prepared.address(), rows, blocks, act.address(0), act.address(1) - act.address(0),
+                        factors.address(), out.address(), outStride);
                 for (int t = 0; t < 4; t++) {
                     for (int r = 0; r < rows; r++) {
                         float expected = KQuantInt.rowReference(type, w, r * rb, act, t);
