@@ -13,6 +13,8 @@ import java.lang.foreign.ValueLayout;
  * activation blocks, and each activation block's integer products stay exact in 8 lanes of 4.
  * Native code of {@link KQuantDot} where the processor allows, {@link #rowReference} (the same
  * operations in Java) elsewhere; the exact operation order is documented on {@link #rowReference}.
+ * Batches of 4 or more go through {@link KQuantTile} (AVX-VNNI): rows unpacked once per block, 4
+ * vectors at a time, the same operations per element.
  */
 final class KQuantInt {
     private static final ThreadLocal<MemorySegment[]> OUT = ThreadLocal.withInitial(() -> new MemorySegment[]{MemorySegment.NULL});

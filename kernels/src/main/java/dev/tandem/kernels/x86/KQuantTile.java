@@ -17,9 +17,11 @@ import static dev.tandem.kernels.x86.Asm.*;
  *
  * <p>Each element gets exactly {@link KQuantDot}'s operations (documented there; the Java twin
  * is {@code KQuantInt.rowReference}): the prepared factors are the very floats those kernels compute
- * per super-block ({@code ds}, {@code dm8}, Q6_K's per-lane {@code ds[l]}), each product
- * {@code factor · dx} is formed per block and vector as there, the integer sums are exact in either
- * order, and the chains {@code a[l]} / {@code b[l]}, their final sum and the horizontal sum are the same.
+ * per super-block ({@code ds}, {@code dm8}, Q6_K's {@code d · float(scales[i])}, by the same
+ * generated code), each product {@code factor · dx} is the same single float multiplication (here
+ * eight at a time, one per block), the integer sums are exact in any order, the lane sums' float
+ * conversion is exact, and the chains {@code a[l]} / {@code b[l]}, their final sum and the
+ * horizontal sum are the same.
  *
  * <p>The tile is one row × 4 vectors: Q4_K's two chains per element make 2 × 4 need 16 accumulators,
  * and with one row there are no leftover rows. AVX-VNNI only (like IntDot's tiles); elsewhere the
