@@ -1,6 +1,7 @@
 package dev.tandem.kernels;
 
 import dev.tandem.kernels.x86.KQuantDot;
+import dev.tandem.kernels.x86.KQuantTile;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -12,11 +13,17 @@ import java.lang.foreign.ValueLayout;
  * activation blocks, and each activation block's integer products stay exact in 8 lanes of 4.
  * Native code of {@link KQuantDot} where the processor allows, {@link #rowReference} (the same
  * operations in Java) elsewhere; the exact operation order is documented on {@link #rowReference}.
+ * Batches of 4 or more go through {@link KQuantTile} (AVX-VNNI): rows unpacked once per block, 4
+ * vectors at a time, the same operations per element.
  */
 final class KQuantInt {
     private static final ThreadLocal<MemorySegment[]> OUT = ThreadLocal.withInitial(() -> new MemorySegment[]{MemorySegment.NULL});
     /** Rows per call when several vectors share the weights, as in {@link IntKernels}. */
     private static final int ROW_BLOCK = 32;
+    /** Rows prepared at once for the tile: Q6_K's 2 bytes per weight of 64 rows × 2048 columns stay in L2. */
+    private static final int TILE_ROW_BLOCK = 64;
+    private static final ThreadLocal<MemorySegment[]> FACTORS = ThreadLocal.withInitial(() -> new MemorySegment[]{MemorySegment.NULL});
+    private static final ThreadLocal<MemorySegment[]> PREPARED = ThreadLocal.withInitial(() -> new MemorySegment[]{MemorySegment.NULL});
 
     private KQuantInt() {}
 
@@ -46,20 +53,101 @@ final class KQuantInt {
             }
             return;
         }
+        long w0 = data.address() + base;
+        int tileVectors = batch >= KQuantTile.TILE_VECTORS && KQuantTile.available() ? batch - batch % KQuantTile.TILE_VECTORS : 0;
+        if (tileVectors > 0) {
+            tiled(q6, w0, rowBytes, blocks, rowStart, rowEnd, act, tileVectors, out, outStride);
+            return;
+        }
         int step = batch == 1 ? rowEnd - rowStart : ROW_BLOCK;
         MemorySegment scratch = scratch(Math.min(step, rowEnd - rowStart));
-        long w0 = data.address() + base;
         for (int r0 = rowStart; r0 < rowEnd; r0 += step) {
             int rows = Math.min(step, rowEnd - r0);
             for (int b = 0; b < batch; b++) {
-                if (q6) {
-                    KQuantDot.q6_K(w0 + r0 * rowBytes, rowBytes, rows, blocks, act.address(b), scratch.address());
-                } else {
-                    KQuantDot.q4_K(w0 + r0 * rowBytes, rowBytes, rows, blocks, act.address(b), scratch.address());
-                }
+                vector(q6, w0 + r0 * rowBytes, rowBytes, rows, blocks, act.address(b), scratch.address());
                 MemorySegment.copy(scratch, ValueLayout.JAVA_FLOAT, 0, out, b * outStride + r0, rows);
             }
         }
+    }
+
+    /**
+     * Several vectors, as {@link IntKernels#matmul}'s tile path: rows in blocks unpacked once
+     * ({@link KQuantTile#prepare}) and met by four vectors at a time, the vectors beyond the last
+     * group of four through the matrix-vector kernel (the same operations per element, so the
+     * tile's presence never changes a result).
+     */
+    private static void tiled(boolean q6, long w0, long rowBytes, int blocks, int rowStart, int rowEnd,
+                              Q8Activations act, int tileVectors, float[] out, int outStride) {
+        int batch = act.count(), block = TILE_ROW_BLOCK;
+        MemorySegment scratch = scratch(KQuantTile.TILE_VECTORS * block);
+        long actStride = Q8Activations.stride(blocks);
+        MemorySegment factors = factors(q6, act, tileVectors);
+        MemorySegment prepared = prepared(KQuantTile.preparedRowBytes(q6, blocks) * block);
+        for (int r0 = rowStart; r0 < rowEnd; r0 += block) {
+            int rows = Math.min(block, rowEnd - r0);
+            long w = w0 + r0 * rowBytes;
+            KQuantTile.prepare(q6, w, rowBytes, rows, blocks, prepared.address());
+            for (int b = 0; b < tileVectors; b += KQuantTile.TILE_VECTORS) {
+                KQuantTile.tile(q6, prepared.address(), rows, blocks, act.address(b), actStride,
+                        factors.address() + b * actStride, scratch.address(), 4L * block);
+                for (int t = 0; t < KQuantTile.TILE_VECTORS; t++) {
+                    MemorySegment.copy(scratch, ValueLayout.JAVA_FLOAT, 4L * block * t, out, (b + t) * outStride + r0, rows);
+                }
+            }
+            for (int t = tileVectors; t < batch; t++) {
+                vector(q6, w, rowBytes, rows, blocks, act.address(t), scratch.address());
+                MemorySegment.copy(scratch, ValueLayout.JAVA_FLOAT, 0, out, t * outStride + r0, rows);
+            }
+        }
+    }
+
+    private static void vector(boolean q6, long w, long rowBytes, int rows, int blocks, long act, long out) {
+        if (q6) {
+            KQuantDot.q6_K(w, rowBytes, rows, blocks, act, out);
+        } else {
+            KQuantDot.q4_K(w, rowBytes, rows, blocks, act, out);
+        }
+    }
+
+    private static MemorySegment prepared(long bytes) {
+        return grow(PREPARED, bytes);
+    }
+
+    private static MemorySegment grow(ThreadLocal<MemorySegment[]> local, long bytes) {
+        MemorySegment[] holder = local.get();
+        if (holder[0].byteSize() < bytes) {
+            holder[0] = Arena.ofAuto().allocate(Math.max(bytes, 2 * holder[0].byteSize()), 64);
+        }
+        return holder[0];
+    }
+
+    /**
+     * The tile's vector factors (layout on {@link KQuantTile}) of the first {@code vectors} vectors,
+     * at the activations' stride: values the tile would otherwise convert or repeat per row
+     * (compact scales, the lane sums as floats or times 4). Each is exact, so the tile's operations stay
+     * those of the twin.
+     */
+    static MemorySegment factors(boolean q6, Q8Activations act, int vectors) {
+        int blocks = act.blocks();
+        long stride = Q8Activations.stride(blocks);
+        MemorySegment f = grow(FACTORS, stride * (vectors - 1) + KQuantTile.factorBytes(blocks));
+        float[] dx = new float[3 * blocks];
+        int[] lanes = new int[8 * blocks];
+        for (int b = 0; b < vectors; b++) {
+            for (int k = 0; k < blocks; k++) {
+                float s = act.scale(b, k);
+                dx[k] = s;
+                dx[blocks + 2 * k] = s;
+                dx[blocks + 2 * k + 1] = s;
+                for (int l = 0; l < 8; l++) {
+                    int sum8 = act.laneSum8(b, k, l);
+                    lanes[8 * k + l] = q6 ? 4 * sum8 : Float.floatToRawIntBits((float) sum8);
+                }
+            }
+            MemorySegment.copy(dx, 0, f, ValueLayout.JAVA_FLOAT, b * stride, 3 * blocks);
+            MemorySegment.copy(lanes, 0, f, ValueLayout.JAVA_INT, b * stride + 12L * blocks, 8 * blocks);
+        }
+        return f;
     }
 
     private static MemorySegment scratch(int floats) {

@@ -122,4 +122,9 @@ public final class Q8Activations {
     public float scale(int token, int k) {
         return seg.get(FLOAT, stride(blocks) * token + 32L * blocks + 32L * k);
     }
+
+    /** The stored lane sum {@code −8 · Σ q} of lane {@code l} of block {@code k} of vector {@code token}. */
+    int laneSum8(int token, int k, int l) {
+        return seg.get(INT, stride(blocks) * token + 64L * blocks + 32L * k + 4L * l);
+    }
 }

@@ -2,6 +2,7 @@ package dev.tandem.kernels;
 
 import dev.tandem.kernels.x86.Cpu;
 import dev.tandem.kernels.x86.KQuantDot;
+import dev.tandem.kernels.x86.KQuantTile;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -125,20 +126,88 @@ class KQuantIntTest {
         }
     }
 
+    /**
+     * Batches of 4 or more go through the prepared-rows tile (where AVX-VNNI allows): every element
+     * against the twin, with odd row counts, several row blocks, a row range not starting at 0, and
+     * vectors left over after the groups of four (5, 9).
+     */
+    @ParameterizedTest
+    @CsvSource({"Q4_K, 4, 133, 512", "Q4_K, 5, 37, 2048", "Q4_K, 9, 71, 256", "Q6_K, 4, 133, 512", "Q6_K, 5, 37, 2048", "Q6_K, 9, 71, 256"})
+    void batchesThroughTheTileEqualTheJavaTwinBitwise(GgmlType type, int batch, int rows, int cols) {
+        SplittableRandom rnd = new SplittableRandom(batch * 131L + rows + type.ordinal());
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment w = weights(type, rows, cols, rnd, false, arena);
+            float[] x = vectors(batch, cols, rnd);
+            Q8Activations act = new Q8Activations();
+            act.quantize(x, batch, cols);
+            float[] out = new float[batch * rows];
+            Arrays.fill(out, Float.NaN);
+            int start = 3;
+            IntKernels.matmul(type, w, 0, cols, start, rows, act, out, rows);
+            for (int b = 0; b < batch; b++) {
+                for (int r = 0; r < rows; r++) {
+                    float got = out[b * rows + r];
+                    if (r < start) {
+                        assertTrue(Float.isNaN(got), type + " row " + r + " outside the range was written");
+                        continue;
+                    }
+                    float expected = KQuantInt.rowReference(type, w, r * type.bytesFor(cols), act, b);
+                    assertEquals(Float.floatToRawIntBits(expected), Float.floatToRawIntBits(got),
+                            type + " row " + r + " vector " + b + " (tile: " + KQuantTile.available() + "): " + expected + " vs " + got);
+                }
+            }
+        }
+    }
+
+    /** The tile called directly (so a change in the dispatch cannot route around it), against the twin. */
+    @Test
+    void theTileItselfEqualsTheJavaTwinBitwise() {
+        Assumptions.assumeTrue(KQuantTile.available(), "needs AVX-VNNI: " + Cpu.THIS);
+        int rows = 19, cols = 768, blocks = cols / 32;
+        for (GgmlType type : new GgmlType[]{GgmlType.Q4_K, GgmlType.Q6_K}) {
+            boolean q6 = type == GgmlType.Q6_K;
+            SplittableRandom rnd = new SplittableRandom(13 + type.ordinal());
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment w = weights(type, rows, cols, rnd, false, arena);
+                float[] x = vectors(4, cols, rnd);
+                Q8Activations act = new Q8Activations();
+                act.quantize(x, 4, cols);
+                long rb = type.bytesFor(cols);
+                MemorySegment prepared = arena.allocate(KQuantTile.preparedRowBytes(q6, blocks) * rows, 64);
+                long outStride = 4L * rows + 12;
+                MemorySegment out = arena.allocate(4 * outStride);
+                out.fill((byte) 0x7F);
+                KQuantTile.prepare(q6, w.address(), rb, rows, blocks, prepared.address());
+                MemorySegment factors = KQuantInt.factors(q6, act, 4);
+                KQuantTile.tile(q6, prepared.address(), rows, blocks, act.address(0), act.address(1) - act.address(0),
+                        factors.address(), out.address(), outStride);
+                for (int t = 0; t < 4; t++) {
+                    for (int r = 0; r < rows; r++) {
+                        float expected = KQuantInt.rowReference(type, w, r * rb, act, t);
+                        assertEquals(Float.floatToRawIntBits(expected), out.get(ValueLayout.JAVA_INT, t * outStride + 4L * r),
+                                type + " row " + r + " vector " + t);
+                    }
+                    assertEquals(0x7F7F7F7F, out.get(ValueLayout.JAVA_INT, t * outStride + 4L * rows), type + " wrote past its rows");
+                }
+            }
+        }
+    }
+
+    /** A vector alone (matrix-vector kernel) and in a batch of 9 (two tile groups and a leftover), over a split row range. */
     @Test
     void aVectorsResultDoesNotDependOnItsBatchOrRowRange() {
         for (GgmlType type : new GgmlType[]{GgmlType.Q4_K, GgmlType.Q6_K}) {
-            int rows = 100, cols = 512;
+            int rows = 131, cols = 512, batch = 9;
             SplittableRandom rnd = new SplittableRandom(7);
             try (Arena arena = Arena.ofConfined()) {
                 MemorySegment w = weights(type, rows, cols, rnd, false, arena);
-                float[] x = vectors(5, cols, rnd);
+                float[] x = vectors(batch, cols, rnd);
                 Q8Activations all = new Q8Activations();
-                all.quantize(x, 5, cols);
-                float[] batched = new float[5 * rows];
-                IntKernels.matmul(type, w, 0, cols, 0, 40, all, batched, rows);
-                IntKernels.matmul(type, w, 0, cols, 40, rows, all, batched, rows);
-                for (int b = 0; b < 5; b++) {
+                all.quantize(x, batch, cols);
+                float[] batched = new float[batch * rows];
+                IntKernels.matmul(type, w, 0, cols, 0, 37, all, batched, rows);
+                IntKernels.matmul(type, w, 0, cols, 37, rows, all, batched, rows);
+                for (int b = 0; b < batch; b++) {
                     Q8Activations one = new Q8Activations();
                     one.quantize(Arrays.copyOfRange(x, b * cols, (b + 1) * cols), 1, cols);
                     float[] alone = new float[rows];

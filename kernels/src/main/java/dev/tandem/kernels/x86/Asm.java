@@ -603,4 +603,14 @@ final class Asm {
     void vcvtdq2psMem(int dst, int base, int disp) {
         vexRM(M0F, P_NONE, true, 0x5B, dst, 0, base, disp);
     }
+
+    /** {@code vcvtdq2ps ymm dst, [base + index + disp]} ({@code index < 0}: none). */
+    void vcvtdq2psMem(int dst, int base, int index, int disp) {
+        vexRMI(M0F, P_NONE, true, 0x5B, dst, 0, base, index, disp);
+    }
+
+    /** {@code vfmadd231ps ymm acc, ymm a, [base + index + disp]}: acc = a · m + acc, one rounding ({@code index < 0}: none). */
+    void vfmadd231psMem(int acc, int a, int base, int index, int disp) {
+        vexRMI(M0F38, P66, true, 0xB8, acc, a, base, index, disp);
+    }
 }

@@ -194,7 +194,7 @@ public final class KQuantDot {
         return a.bytes();
     }
 
-    private static void broadcastBytes(Asm a, int ymm, int b) {
+    static void broadcastBytes(Asm a, int ymm, int b) {
         a.movImm32(R10, b * 0x01010101);
         a.vmovd(ymm, R10);
         a.vpbroadcastd(ymm, ymm);
@@ -212,12 +212,14 @@ public final class KQuantDot {
     }
 
     /**
-     * One Q4_K super-block (d at 0, dmin at 2, 12 scale bytes at 4, 128 code bytes at 16). The scales
-     * as two 64-bit words: lo = bytes 4..11 & 0x3F.. (scales 0-3, mins 0-3), hi = low 32 bits
-     * (bytes 12..15 & 0x0F..) | top two bits of bytes 4..7 at bits 4-5 (scales 4-7), high 32 bits
-     * (bytes 12..15 >> 4 & 0x0F..) | top two bits of bytes 8..11 (mins 4-7).
+     * The scales of the Q4_K super-block at rax (d at 0, dmin at 2, 12 scale bytes at 4, 128 code bytes
+     * at 16) as floats: ymm1 = {@code ds[s] = d · float(sc[s])}, ymm2 = {@code dm8[s] = (dmin · 0.125) · float(m[s])}
+     * (ymm14 must hold 0.125). The scales as two 64-bit words: lo = bytes 4..11 & 0x3F.. (scales 0-3,
+     * mins 0-3), hi = low 32 bits (bytes 12..15 & 0x0F..) | top two bits of bytes 4..7 at bits 4-5
+     * (scales 4-7), high 32 bits (bytes 12..15 >> 4 & 0x0F..) | top two bits of bytes 8..11 (mins 4-7).
+     * Clobbers r10, r13..r15, {@code scratch} and ymm5..6 (shared with {@link KQuantTile}'s preparation).
      */
-    private static void q4Super(Asm a, boolean vnni) {
+    static void q4Scales(Asm a, int scratch) {
         a.movLoad(R10, RAX, 4);                 // bytes 4..11
         a.movLoad32(R13, RAX, 12);              // bytes 12..15
         a.mov(R14, R10);
@@ -227,10 +229,10 @@ public final class KQuantDot {
         a.shl(R14, 4);                          // top two bits of bytes 4..11, at bits 4-5 of each byte
         a.movImm64(R15, 0x3F3F3F3F3F3F3F3FL);
         a.and64(R10, R15);                      // lo
-        a.mov(R8, R13);
-        a.shr64(R8, 4);
-        a.shl(R8, 32);
-        a.or64(R13, R8);
+        a.mov(scratch, R13);
+        a.shr64(scratch, 4);
+        a.shl(scratch, 32);
+        a.or64(R13, scratch);
         a.movImm64(R15, 0x0F0F0F0F0F0F0F0FL);
         a.and64(R13, R15);
         a.or64(R13, R14);                       // hi
@@ -249,6 +251,11 @@ public final class KQuantDot {
         a.vmulps(6, 6, 14);                     // dmin / 8
         a.vmulps(1, 1, 5);
         a.vmulps(2, 2, 6);
+    }
+
+    /** One Q4_K super-block at rax. */
+    private static void q4Super(Asm a, boolean vnni) {
+        q4Scales(a, R8);
         a.vmovupsStore(RSP, TABLE, 1);          // ds[s]
         a.vmovupsStore(RSP, TABLE + 32, 2);     // dm[s] / 8
         for (int s = 0; s < 8; s++) {
@@ -273,46 +280,12 @@ public final class KQuantDot {
 
     /** One Q6_K super-block (ql at 0, qh at 128, 16 signed scales at 192, d at 208): two halves of four blocks. */
     private static void q6Super(Asm a, boolean vnni) {
-        a.vpmovsxbdMem(1, RAX, 192);
-        a.vpmovsxbdMem(2, RAX, 200);
-        a.vcvtdq2ps(1, 1);
-        a.vcvtdq2ps(2, 2);
-        a.vpbroadcastwMem(5, RAX, 208);
-        a.vcvtph2ps(5, 5);                      // d
-        a.vmulps(1, 1, 5);
-        a.vmulps(2, 2, 5);
-        a.vmovupsStore(RSP, TABLE, 1);          // ds of half 0
-        a.vmovupsStore(RSP, TABLE + 32, 2);     // ds of half 1
+        q6Scales(a, TABLE);
         for (int h = 0; h < 2; h++) {
-            a.vmovdquLoad(true, 6, RAX, 128 + 32 * h);      // qh
-            a.vmovdquLoad(true, 7, RAX, 64 * h);            // ql, first 32
-            a.vmovdquLoad(true, 8, RAX, 64 * h + 32);       // ql, second 32
+            q6Half(a, h);
             for (int g = 0; g < 4; g++) {
                 int j = 4 * h + g;
-                switch (g) {
-                    case 0 -> {
-                        a.vpand(1, 7, 15);
-                        a.vpand(2, 6, 13);
-                        a.vpsllw256(2, 2, 4);
-                    }
-                    case 1 -> {
-                        a.vpand(1, 8, 15);
-                        a.vpand(2, 6, 12);
-                        a.vpsllw256(2, 2, 2);
-                    }
-                    case 2 -> {
-                        a.vpsrlw256(1, 7, 4);
-                        a.vpand(1, 1, 15);
-                        a.vpand(2, 6, 14);
-                    }
-                    default -> {
-                        a.vpsrlw256(1, 8, 4);
-                        a.vpand(1, 1, 15);
-                        a.vpsrlw256(2, 6, 2);
-                        a.vpand(2, 2, 14);
-                    }
-                }
-                a.vpor(1, 1, 2);                // the 6-bit codes, 0..63
+                q6Codes(a, g);
                 dot(a, vnni, j);
                 a.vmovdquLoad(true, 3, R12, 32 * j);
                 a.vpslld256(3, 3, 2);           // −32 · Σ xq of each lane
@@ -324,5 +297,60 @@ public final class KQuantDot {
                 a.vfmadd231ps(0, 4, 5);
             }
         }
+    }
+
+    /**
+     * {@code d · float(scales[i])} of the Q6_K super-block at rax for its 16 sub-scales, to the stack at
+     * {@code table} (8 floats per half). Clobbers ymm1, ymm2, ymm5 (shared with {@link KQuantTile}'s preparation).
+     */
+    static void q6Scales(Asm a, int table) {
+        a.vpmovsxbdMem(1, RAX, 192);
+        a.vpmovsxbdMem(2, RAX, 200);
+        a.vcvtdq2ps(1, 1);
+        a.vcvtdq2ps(2, 2);
+        a.vpbroadcastwMem(5, RAX, 208);
+        a.vcvtph2ps(5, 5);                      // d
+        a.vmulps(1, 1, 5);
+        a.vmulps(2, 2, 5);
+        a.vmovupsStore(RSP, table, 1);          // ds of half 0
+        a.vmovupsStore(RSP, table + 32, 2);     // ds of half 1
+    }
+
+    /** Loads half {@code h} of the Q6_K super-block at rax: ymm6 its 32 qh bytes, ymm7 / ymm8 its 64 ql bytes. */
+    static void q6Half(Asm a, int h) {
+        a.vmovdquLoad(true, 6, RAX, 128 + 32 * h);      // qh
+        a.vmovdquLoad(true, 7, RAX, 64 * h);            // ql, first 32
+        a.vmovdquLoad(true, 8, RAX, 64 * h + 32);       // ql, second 32
+    }
+
+    /**
+     * ymm1 = the 32 six-bit codes (0..63) of block {@code g} of the half loaded by {@link #q6Half}
+     * (masks: ymm12 0x0C, ymm13 0x03, ymm14 0x30, ymm15 0x0F bytes). Clobbers ymm2.
+     */
+    static void q6Codes(Asm a, int g) {
+        switch (g) {
+            case 0 -> {
+                a.vpand(1, 7, 15);
+                a.vpand(2, 6, 13);
+                a.vpsllw256(2, 2, 4);
+            }
+            case 1 -> {
+                a.vpand(1, 8, 15);
+                a.vpand(2, 6, 12);
+                a.vpsllw256(2, 2, 2);
+            }
+            case 2 -> {
+                a.vpsrlw256(1, 7, 4);
+                a.vpand(1, 1, 15);
+                a.vpand(2, 6, 14);
+            }
+            default -> {
+                a.vpsrlw256(1, 8, 4);
+                a.vpand(1, 1, 15);
+                a.vpsrlw256(2, 6, 2);
+                a.vpand(2, 2, 14);
+            }
+        }
+        a.vpor(1, 1, 2);                        // the 6-bit codes, 0..63
     }
 }
