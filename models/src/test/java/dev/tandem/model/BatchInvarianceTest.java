@@ -31,9 +31,13 @@ class BatchInvarianceTest {
         check(file, KvCache.Type.F16, Kernels.F32);
     }
 
-    /** Q8_0 and Q4_0 weights; llama-spm-q4_0 adds head dim 64 and a tied 32000-row Q6_K output (the F32 path today). */
+    /**
+     * Q8_0 and Q4_0 weights; llama-spm-q4_0 adds head dim 64 and a tied 32000-row Q6_K output; the Q4_K_M
+     * files run Q4_K and Q6_K through the K-quant kernels and their prefill tile.
+     */
     @ParameterizedTest(name = "{0}")
-    @ValueSource(strings = {"llama31-q8_0.gguf", "llama31-q4_0.gguf", "qwen2-q8_0.gguf", "llama-spm-q4_0.gguf"})
+    @ValueSource(strings = {"llama31-q8_0.gguf", "llama31-q4_0.gguf", "qwen2-q8_0.gguf", "llama-spm-q4_0.gguf",
+            "llama31-q4_k_m.gguf", "qwen3-q4_k_m.gguf"})
     void sameOnTheIntegerPath(String file) {
         check(file, KvCache.Type.F32, Kernels.Q8);
     }
