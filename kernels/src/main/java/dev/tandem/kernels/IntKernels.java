@@ -2,7 +2,6 @@ package dev.tandem.kernels;
 
 import dev.tandem.kernels.x86.IntDot;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
@@ -17,12 +16,10 @@ import java.lang.foreign.ValueLayout;
  */
 public final class IntKernels {
     private static volatile boolean enabled = Boolean.getBoolean("tandem.kernels.q8");
-    private static final ThreadLocal<MemorySegment[]> OUT = ThreadLocal.withInitial(() -> new MemorySegment[]{MemorySegment.NULL});
     /** Rows per call when several vectors share the weights: their bytes stay in L1/L2 across the vectors. */
     private static final int ROW_BLOCK = 32;
     /** Rows per call of the tile: prepared once ({@link IntDot#prepare}), then met by every vector of the batch. */
     private static final int TILE_ROW_BLOCK = 64;
-    private static final ThreadLocal<MemorySegment[]> PREPARED = ThreadLocal.withInitial(() -> new MemorySegment[]{MemorySegment.NULL});
 
     private IntKernels() {}
 
@@ -76,7 +73,7 @@ public final class IntKernels {
         }
         long w0 = data.address() + base;
         if (batch == 1) {
-            MemorySegment scratch = scratch(rowEnd - rowStart);
+            MemorySegment scratch = NativeScratch.out(rowEnd - rowStart);
             vector(q4, w0 + rowStart * rowBytes, rowBytes, rowEnd - rowStart, blocks, act.address(0), scratch.address());
             MemorySegment.copy(scratch, ValueLayout.JAVA_FLOAT, 0, out, rowStart, rowEnd - rowStart);
             return;
@@ -86,8 +83,8 @@ public final class IntKernels {
         // same operations per element, so the tile's presence never changes a result).
         int tileVectors = IntDot.tiles() ? batch - batch % IntDot.TILE_VECTORS : 0;
         int block = tileVectors > 0 ? TILE_ROW_BLOCK : ROW_BLOCK;
-        MemorySegment scratch = scratch(IntDot.TILE_VECTORS * block);
-        MemorySegment prepared = tileVectors > 0 ? prepared((long) IntDot.PREPARED_BLOCK * blocks * block) : null;
+        MemorySegment scratch = NativeScratch.out(IntDot.TILE_VECTORS * block);
+        MemorySegment prepared = tileVectors > 0 ? NativeScratch.prepared((long) IntDot.PREPARED_BLOCK * blocks * block) : null;
         long actStride = Q8Activations.stride(blocks);
         for (int r0 = rowStart; r0 < rowEnd; r0 += block) {
             int rows = Math.min(block, rowEnd - r0), pairs = rows / 2;
@@ -116,28 +113,12 @@ public final class IntKernels {
         }
     }
 
-    private static MemorySegment prepared(long bytes) {
-        MemorySegment[] holder = PREPARED.get();
-        if (holder[0].byteSize() < bytes) {
-            holder[0] = Arena.ofAuto().allocate(Math.max(bytes, 2 * holder[0].byteSize()), 64);
-        }
-        return holder[0];
-    }
-
     private static void vector(boolean q4, long w, long rowBytes, int rows, int blocks, long act, long out) {
         if (q4) {
             IntDot.q4_0(w, rowBytes, rows, blocks, act, out);
         } else {
             IntDot.q8_0(w, rowBytes, rows, blocks, act, out);
         }
-    }
-
-    private static MemorySegment scratch(int floats) {
-        MemorySegment[] holder = OUT.get();
-        if (holder[0].byteSize() < 4L * floats) {
-            holder[0] = Arena.ofAuto().allocate(Math.max(4L * floats, 2 * holder[0].byteSize()), 64);
-        }
-        return holder[0];
     }
 
     /** The integer path's operations for one row, in Java (see {@link IntDot}): the reference and the fallback. */

@@ -3,7 +3,6 @@ package dev.tandem.kernels;
 import dev.tandem.kernels.x86.KQuantDot;
 import dev.tandem.kernels.x86.KQuantTile;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
@@ -17,13 +16,10 @@ import java.lang.foreign.ValueLayout;
  * vectors at a time, the same operations per element.
  */
 final class KQuantInt {
-    private static final ThreadLocal<MemorySegment[]> OUT = ThreadLocal.withInitial(() -> new MemorySegment[]{MemorySegment.NULL});
     /** Rows per call when several vectors share the weights, as in {@link IntKernels}. */
     private static final int ROW_BLOCK = 32;
     /** Rows prepared at once for the tile: Q6_K's 2 bytes per weight of 64 rows × 2048 columns stay in L2. */
     private static final int TILE_ROW_BLOCK = 64;
-    private static final ThreadLocal<MemorySegment[]> FACTORS = ThreadLocal.withInitial(() -> new MemorySegment[]{MemorySegment.NULL});
-    private static final ThreadLocal<MemorySegment[]> PREPARED = ThreadLocal.withInitial(() -> new MemorySegment[]{MemorySegment.NULL});
 
     private KQuantInt() {}
 
@@ -60,7 +56,7 @@ final class KQuantInt {
             return;
         }
         int step = batch == 1 ? rowEnd - rowStart : ROW_BLOCK;
-        MemorySegment scratch = scratch(Math.min(step, rowEnd - rowStart));
+        MemorySegment scratch = NativeScratch.out(Math.min(step, rowEnd - rowStart));
         for (int r0 = rowStart; r0 < rowEnd; r0 += step) {
             int rows = Math.min(step, rowEnd - r0);
             for (int b = 0; b < batch; b++) {
@@ -79,10 +75,10 @@ final class KQuantInt {
     private static void tiled(boolean q6, long w0, long rowBytes, int blocks, int rowStart, int rowEnd,
                               Q8Activations act, int tileVectors, float[] out, int outStride) {
         int batch = act.count(), block = TILE_ROW_BLOCK;
-        MemorySegment scratch = scratch(KQuantTile.TILE_VECTORS * block);
+        MemorySegment scratch = NativeScratch.out(KQuantTile.TILE_VECTORS * block);
         long actStride = Q8Activations.stride(blocks);
         MemorySegment factors = factors(q6, act, tileVectors);
-        MemorySegment prepared = prepared(KQuantTile.preparedRowBytes(q6, blocks) * block);
+        MemorySegment prepared = NativeScratch.prepared(KQuantTile.preparedRowBytes(q6, blocks) * block);
         for (int r0 = rowStart; r0 < rowEnd; r0 += block) {
             int rows = Math.min(block, rowEnd - r0);
             long w = w0 + r0 * rowBytes;
@@ -109,18 +105,6 @@ final class KQuantInt {
         }
     }
 
-    private static MemorySegment prepared(long bytes) {
-        return grow(PREPARED, bytes);
-    }
-
-    private static MemorySegment grow(ThreadLocal<MemorySegment[]> local, long bytes) {
-        MemorySegment[] holder = local.get();
-        if (holder[0].byteSize() < bytes) {
-            holder[0] = Arena.ofAuto().allocate(Math.max(bytes, 2 * holder[0].byteSize()), 64);
-        }
-        return holder[0];
-    }
-
     /**
      * The tile's vector factors (layout on {@link KQuantTile}) of the first {@code vectors} vectors,
      * at the activations' stride: values the tile would otherwise convert or repeat per row
@@ -130,7 +114,7 @@ final class KQuantInt {
     static MemorySegment factors(boolean q6, Q8Activations act, int vectors) {
         int blocks = act.blocks();
         long stride = Q8Activations.stride(blocks);
-        MemorySegment f = grow(FACTORS, stride * (vectors - 1) + KQuantTile.factorBytes(blocks));
+        MemorySegment f = NativeScratch.factors(stride * (vectors - 1) + KQuantTile.factorBytes(blocks));
         float[] dx = new float[3 * blocks];
         int[] lanes = new int[8 * blocks];
         for (int b = 0; b < vectors; b++) {
@@ -148,14 +132,6 @@ final class KQuantInt {
             MemorySegment.copy(lanes, 0, f, ValueLayout.JAVA_INT, b * stride + 12L * blocks, 8 * blocks);
         }
         return f;
-    }
-
-    private static MemorySegment scratch(int floats) {
-        MemorySegment[] holder = OUT.get();
-        if (holder[0].byteSize() < 4L * floats) {
-            holder[0] = Arena.ofAuto().allocate(Math.max(4L * floats, 2 * holder[0].byteSize()), 64);
-        }
-        return holder[0];
     }
 
     /**
