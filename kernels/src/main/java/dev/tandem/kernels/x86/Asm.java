@@ -239,6 +239,25 @@ final class Asm {
         emit(0xC3);
     }
 
+    /** The System V callee-saved registers the kernels use: rbx, rbp, r12-r15. */
+    private static final int[] CALLEE_SAVED = {RBX, RBP, R12, R13, R14, R15};
+
+    /** Pushes the callee-saved registers (six pushes: stack arguments move 48 bytes further). */
+    void pushCalleeSaved() {
+        for (int r : CALLEE_SAVED) {
+            push(r);
+        }
+    }
+
+    /** {@code vzeroupper}, pops what {@link #pushCalleeSaved} pushed, returns. */
+    void popCalleeSavedAndReturn() {
+        vzeroupper();
+        for (int i = CALLEE_SAVED.length - 1; i >= 0; i--) {
+            pop(CALLEE_SAVED[i]);
+        }
+        ret();
+    }
+
     /** {@code prefetcht0 [base + disp]}. */
     void prefetcht0(int base, int disp) {
         rex(false, 0, base);

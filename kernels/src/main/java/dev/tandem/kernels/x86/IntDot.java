@@ -87,7 +87,7 @@ public final class IntDot {
         try {
             Q8_0.invokeExact(w, rowBytes, (long) rows, (long) blocks, act, out);
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw NativeCode.rethrow(t);
         }
     }
 
@@ -96,7 +96,7 @@ public final class IntDot {
         try {
             Q4_0.invokeExact(w, rowBytes, (long) rows, (long) blocks, act, out);
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw NativeCode.rethrow(t);
         }
     }
 
@@ -119,7 +119,7 @@ public final class IntDot {
         try {
             (q4 ? PREPARE_Q4_0 : PREPARE_Q8_0).invokeExact(w, rowBytes, (long) rows, (long) blocks, dst);
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw NativeCode.rethrow(t);
         }
     }
 
@@ -133,7 +133,7 @@ public final class IntDot {
             (q4 ? TILE_Q4_0 : TILE_Q8_0).invokeExact(prepared, (long) PREPARED_BLOCK * blocks, (long) pairs, (long) blocks,
                     act, out, actStride, outStride);
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw NativeCode.rethrow(t);
         }
     }
 
@@ -189,9 +189,7 @@ public final class IntDot {
         int blockBytes = PREPARED_BLOCK;
         Asm a = new Asm();
         int rowLoop = a.newLabel(), blockLoop = a.newLabel(), done = a.newLabel();
-        for (int r : new int[]{RBX, RBP, R12, R13, R14, R15}) {
-            a.push(r);
-        }
+        a.pushCalleeSaved();
         a.movLoad(R13, RSP, 56);                // actStride (after six pushes and the return address)
         a.mov(R14, R13);
         a.add(R14, R13);
@@ -253,23 +251,10 @@ public final class IntDot {
         a.dec(RDX);
         a.jmp(rowLoop);
         a.bind(done);
-        a.vzeroupper();
-        for (int r : new int[]{R15, R14, R13, R12, RBP, RBX}) {
-            a.pop(r);
-        }
-        a.ret();
+        a.popCalleeSavedAndReturn();
         return a.bytes();
     }
 
-    private static RuntimeException rethrow(Throwable t) {
-        if (t instanceof RuntimeException r) {
-            throw r;
-        }
-        if (t instanceof Error e) {
-            throw e;
-        }
-        return new IllegalStateException(t);
-    }
 
     /**
      * The kernel. Arguments (System V): rdi = w, rsi = rowBytes, rdx = rows, rcx = blocks, r8 = act, r9 = out.
@@ -284,9 +269,7 @@ public final class IntDot {
         boolean unsigned8 = !q4 && vnni;           // Q8_0 weights read as unsigned bytes (needs vpdpbusd: no saturation)
         Asm a = new Asm();
         int rowLoop = a.newLabel(), pairLoop = a.newLabel(), noPairs = a.newLabel(), noTail = a.newLabel(), done = a.newLabel();
-        for (int r : new int[]{RBX, RBP, R12, R13, R14, R15}) {
-            a.push(r);
-        }
+        a.pushCalleeSaved();
         a.mov(R13, RCX);
         a.shl(R13, 5);                      // 32 · blocks
         a.mov(R14, R8);
@@ -332,11 +315,7 @@ public final class IntDot {
         a.dec(RDX);
         a.jmp(rowLoop);
         a.bind(done);
-        a.vzeroupper();
-        for (int r : new int[]{R15, R14, R13, R12, RBP, RBX}) {
-            a.pop(r);
-        }
-        a.ret();
+        a.popCalleeSavedAndReturn();
         return a.bytes();
     }
 

@@ -93,10 +93,8 @@ public final class KQuantDot {
         }
         try {
             h.invokeExact(w, rowBytes, (long) rows, (long) blocks, act, out);
-        } catch (RuntimeException | Error e) {
-            throw e;
         } catch (Throwable t) {
-            throw new IllegalStateException(t);
+            throw NativeCode.rethrow(t);
         }
     }
 
@@ -112,9 +110,7 @@ public final class KQuantDot {
         int superBytes = q6 ? 210 : 144;
         Asm a = new Asm();
         int rowLoop = a.newLabel(), superLoop = a.newLabel(), done = a.newLabel();
-        for (int r : new int[]{RBX, RBP, R12, R13, R14, R15}) {
-            a.push(r);
-        }
+        a.pushCalleeSaved();
         a.addImm(RSP, -FRAME);
         a.mov(R13, RCX);
         a.shl(R13, 5);                      // 32 · blocks
@@ -173,24 +169,14 @@ public final class KQuantDot {
         if (!q6) {
             a.vaddps(0, 0, 9);                  // a[l] + b[l]
         }
-        a.vextractf128(1, 0, 1);
-        a.vaddps128(0, 0, 1);                   // s[i] = a[i] + a[i + 4]
-        a.vmovhlps(1, 0, 0);
-        a.vaddps128(0, 0, 1);                   // t0 = s0 + s2, t1 = s1 + s3
-        a.vmovshdup(1, 0);
-        a.vaddss(0, 0, 1);                      // t0 + t1
-        a.vmovssStore(R9, 0, 0);
+        IntDot.sumLanesAndStore(a, 0, 1, R9, 0);
         a.addImm(R9, 4);
         a.add(RDI, RSI);
         a.dec(RDX);
         a.jmp(rowLoop);
         a.bind(done);
         a.addImm(RSP, FRAME);
-        a.vzeroupper();
-        for (int r : new int[]{R15, R14, R13, R12, RBP, RBX}) {
-            a.pop(r);
-        }
-        a.ret();
+        a.popCalleeSavedAndReturn();
         return a.bytes();
     }
 

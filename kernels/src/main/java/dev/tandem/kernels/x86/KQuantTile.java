@@ -94,7 +94,7 @@ public final class KQuantTile {
         try {
             (q6 ? PREPARE_Q6_K : PREPARE_Q4_K).invokeExact(w, rowBytes, (long) rows, (long) blocks, dst);
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw NativeCode.rethrow(t);
         }
     }
 
@@ -110,7 +110,7 @@ public final class KQuantTile {
             (q6 ? TILE_Q6_K : TILE_Q4_K).invokeExact(prepared, preparedRowBytes(q6, blocks), (long) rows, (long) blocks,
                     act, out, actStride, outStride, factors);
         } catch (Throwable t) {
-            throw rethrow(t);
+            throw NativeCode.rethrow(t);
         }
     }
 
@@ -219,9 +219,7 @@ public final class KQuantTile {
     static byte[] tile(boolean q6) {
         Asm a = new Asm();
         int rowLoop = a.newLabel(), superLoop = a.newLabel(), done = a.newLabel();
-        for (int r : new int[]{RBX, RBP, R12, R13, R14, R15}) {
-            a.push(r);
-        }
+        a.pushCalleeSaved();
         a.addImm(RSP, -TILE_FRAME);
         int args = TILE_FRAME + 56;             // after the frame, six pushes and the return address
         a.movLoad(R13, RSP, args);              // actStride
@@ -301,13 +299,7 @@ public final class KQuantTile {
             if (!q6) {
                 a.vaddps(t, t, 4 + t);          // a[l] + b[l]
             }
-            a.vextractf128(12, t, 1);
-            a.vaddps128(t, t, 12);              // s[i] = a[i] + a[i + 4]
-            a.vmovhlps(12, t, t);
-            a.vaddps128(t, t, 12);              // t0 = s0 + s2, t1 = s1 + s3
-            a.vmovshdup(12, t);
-            a.vaddss(t, t, 12);                 // t0 + t1
-            a.vmovssStore(R10, 0, t);
+            IntDot.sumLanesAndStore(a, t, 12, R10, 0);
             a.add(R10, R11);
         }
         a.addImm(R9, 4);
@@ -316,21 +308,8 @@ public final class KQuantTile {
         a.jmp(rowLoop);
         a.bind(done);
         a.addImm(RSP, TILE_FRAME);
-        a.vzeroupper();
-        for (int r : new int[]{R15, R14, R13, R12, RBP, RBX}) {
-            a.pop(r);
-        }
-        a.ret();
+        a.popCalleeSavedAndReturn();
         return a.bytes();
     }
 
-    private static RuntimeException rethrow(Throwable t) {
-        if (t instanceof RuntimeException r) {
-            throw r;
-        }
-        if (t instanceof Error e) {
-            throw e;
-        }
-        return new IllegalStateException(t);
-    }
 }

@@ -48,4 +48,15 @@ final class NativeCode {
             throw new UnsupportedOperationException(t);
         }
     }
+
+    /** What a downcall threw, unchecked: runtime exceptions and errors as they are, anything else wrapped. */
+    static RuntimeException rethrow(Throwable t) {
+        if (t instanceof RuntimeException r) {
+            throw r;
+        }
+        if (t instanceof Error e) {
+            throw e;
+        }
+        return new IllegalStateException(t);
+    }
 }
