@@ -18,6 +18,8 @@ public final class IntKernels {
     private static volatile boolean enabled = Boolean.getBoolean("tandem.kernels.q8");
     /** Rows per call when several vectors share the weights: their bytes stay in L1/L2 across the vectors. */
     private static final int ROW_BLOCK = 32;
+    /** Rows per call of a matrix-vector product (about 1 ms of work or less). */
+    static final int CALL_ROWS = 4096;
     /** Rows per call of the tile: prepared once ({@link IntDot#prepare}), then met by every vector of the batch. */
     private static final int TILE_ROW_BLOCK = 64;
 
@@ -73,9 +75,14 @@ public final class IntKernels {
         }
         long w0 = data.address() + base;
         if (batch == 1) {
-            MemorySegment scratch = NativeScratch.out(rowEnd - rowStart);
-            vector(q4, w0 + rowStart * rowBytes, rowBytes, rowEnd - rowStart, blocks, act.address(0), scratch.address());
-            MemorySegment.copy(scratch, ValueLayout.JAVA_FLOAT, 0, out, rowStart, rowEnd - rowStart);
+            // In calls of at most CALL_ROWS rows: a critical downcall holds off safepoints (and so every
+            // other thread's GC pause) until it returns; a 128256-row output matrix in one call would be ~15 ms.
+            MemorySegment scratch = NativeScratch.out(Math.min(CALL_ROWS, rowEnd - rowStart));
+            for (int r0 = rowStart; r0 < rowEnd; r0 += CALL_ROWS) {
+                int rows = Math.min(CALL_ROWS, rowEnd - r0);
+                vector(q4, w0 + r0 * rowBytes, rowBytes, rows, blocks, act.address(0), scratch.address());
+                MemorySegment.copy(scratch, ValueLayout.JAVA_FLOAT, 0, out, r0, rows);
+            }
             return;
         }
         // Several vectors: rows in blocks that stay in L1/L2 while the vectors pass, four vectors

@@ -55,7 +55,7 @@ final class KQuantInt {
             tiled(q6, w0, rowBytes, blocks, rowStart, rowEnd, act, tileVectors, out, outStride);
             return;
         }
-        int step = batch == 1 ? rowEnd - rowStart : ROW_BLOCK;
+        int step = batch == 1 ? IntKernels.CALL_ROWS : ROW_BLOCK;     // batch 1: calls short enough for safepoints (IntKernels.CALL_ROWS)
         MemorySegment scratch = NativeScratch.out(Math.min(step, rowEnd - rowStart));
         for (int r0 = rowStart; r0 < rowEnd; r0 += step) {
             int rows = Math.min(step, rowEnd - r0);
