@@ -88,30 +88,39 @@ public final class IntKernels {
         // Several vectors: rows in blocks that stay in L1/L2 while the vectors pass, four vectors
         // and two rows at a time through the tile, the rest through the matrix-vector kernel (the
         // same operations per element, so the tile's presence never changes a result).
-        int tileVectors = IntDot.tiles() ? batch - batch % IntDot.TILE_VECTORS : 0;
+        // Eight vectors (four pairs) at a time through the 512-bit tile where there is one, then four at a time
+        // through the 256-bit tile: the same operations per element as the matrix-vector kernel.
+        int wideVectors = IntDot.wideTiles() && batch >= Q8Activations.PAIRED_FROM ? batch - batch % IntDot.WIDE_VECTORS : 0;
+        int tileVectors = IntDot.tiles() ? batch - (batch - wideVectors) % IntDot.TILE_VECTORS : 0;
         int block = tileVectors > 0 ? TILE_ROW_BLOCK : ROW_BLOCK;
-        MemorySegment scratch = NativeScratch.out(IntDot.TILE_VECTORS * block);
+        MemorySegment scratch = NativeScratch.out(IntDot.WIDE_VECTORS * block);
         MemorySegment prepared = tileVectors > 0 ? NativeScratch.prepared((long) IntDot.PREPARED_BLOCK * blocks * block) : null;
-        long actStride = Q8Activations.stride(blocks);
+        long actStride = Q8Activations.stride(blocks), pairStride = Q8Activations.pairStride(blocks);
         for (int r0 = rowStart; r0 < rowEnd; r0 += block) {
             int rows = Math.min(block, rowEnd - r0), pairs = rows / 2;
             long w = w0 + r0 * rowBytes;
             if (tileVectors > 0 && pairs > 0) {
                 IntDot.prepare(q4, w, rowBytes, 2 * pairs, blocks, prepared.address());
             }
-            for (int b = 0; b < tileVectors; b += IntDot.TILE_VECTORS) {
+            for (int b = 0; b < tileVectors; ) {
+                int group = b < wideVectors ? IntDot.WIDE_VECTORS : IntDot.TILE_VECTORS;
                 if (pairs > 0) {
-                    IntDot.tile(q4, prepared.address(), pairs, blocks, act.address(b), actStride, scratch.address(), 4L * block);
-                    for (int t = 0; t < IntDot.TILE_VECTORS; t++) {
+                    if (group == IntDot.WIDE_VECTORS) {
+                        IntDot.wide(q4, prepared.address(), pairs, blocks, act.pairAddress(b / 2), pairStride, scratch.address(), 4L * block);
+                    } else {
+                        IntDot.tile(q4, prepared.address(), pairs, blocks, act.address(b), actStride, scratch.address(), 4L * block);
+                    }
+                    for (int t = 0; t < group; t++) {
                         MemorySegment.copy(scratch, ValueLayout.JAVA_FLOAT, 4L * block * t, out, (b + t) * outStride + r0, 2 * pairs);
                     }
                 }
                 if (rows % 2 != 0) {
-                    for (int t = b; t < b + IntDot.TILE_VECTORS; t++) {
+                    for (int t = b; t < b + group; t++) {
                         vector(q4, w + (rows - 1) * rowBytes, rowBytes, 1, blocks, act.address(t), scratch.address());
                         out[t * outStride + r0 + rows - 1] = scratch.get(ValueLayout.JAVA_FLOAT, 0);
                     }
                 }
+                b += group;
             }
             for (int t = tileVectors; t < batch; t++) {
                 vector(q4, w, rowBytes, rows, blocks, act.address(t), scratch.address());

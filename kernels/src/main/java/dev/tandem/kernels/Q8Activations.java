@@ -28,11 +28,21 @@ public final class Q8Activations {
     private static final VectorSpecies<Integer> I = F.withLanes(int.class);
     private static final int L = Vectors.LANES;
     private MemorySegment seg = MemorySegment.NULL;
-    private byte[] q = new byte[0];
+    private byte[] q = new byte[0], pq = new byte[0];
+    private float[] pdx;
+    private int[] pn8, pn128;
     private int[] qi, sums, sums128;
     private float[] scales;
     private int blocks;
     private int count;
+
+    /** Batches from this size on also get the paired layout ({@link #pairAddress}). */
+    static final int PAIRED_FROM = 8;
+
+    /** Bytes of one pair of vectors in the paired layout. */
+    static long pairStride(int blocks) {
+        return 256L * blocks;
+    }
 
     /** Bytes of one quantized vector of {@code blocks} blocks. */
     static long stride(int blocks) {
@@ -46,7 +56,8 @@ public final class Q8Activations {
         }
         blocks = cols / 32;
         count = batch;
-        long need = stride(blocks) * batch;
+        boolean paired = batch >= PAIRED_FROM;
+        long need = stride(blocks) * batch + (paired ? pairStride(blocks) * (batch / 2) : 0);
         if (seg.byteSize() < need) {
             seg = Arena.ofAuto().allocate(Math.max(need, 2 * seg.byteSize()), 64);
         }
@@ -57,6 +68,12 @@ public final class Q8Activations {
             sums = new int[8 * blocks];
             sums128 = new int[8 * blocks];
         }
+        if (paired && pq.length < 2 * cols) {
+            pq = new byte[2 * cols];
+            pdx = new float[16 * blocks];
+            pn8 = new int[16 * blocks];
+            pn128 = new int[16 * blocks];
+        }
         for (int b = 0; b < batch; b++) {
             quantizeOne(x, b * cols);
             long base = stride(blocks) * b;
@@ -64,7 +81,41 @@ public final class Q8Activations {
             MemorySegment.copy(scales, 0, seg, FLOAT, base + 32L * blocks, 8 * blocks);
             MemorySegment.copy(sums, 0, seg, INT, base + 64L * blocks, 8 * blocks);
             MemorySegment.copy(sums128, 0, seg, INT, base + 96L * blocks, 8 * blocks);
+            if (paired && b < batch / 2 * 2) {
+                pair(b);
+            }
         }
+    }
+
+    /**
+     * Vector {@code b} into half {@code b % 2} of its pair in the paired layout (for 512-bit tiles: one
+     * register holds the same block of both vectors of a pair): per pair, per block, 64 bytes of
+     * quants (the first vector's 32, then the second's), then 64 of scales, 64 of lane sums × −8,
+     * 64 of lane sums × −128. The pair is copied out once its second vector is in.
+     */
+    private void pair(int b) {
+        int half = b & 1;
+        for (int k = 0; k < blocks; k++) {
+            System.arraycopy(q, 32 * k, pq, 64 * k + 32 * half, 32);
+            System.arraycopy(scales, 8 * k, pdx, 16 * k + 8 * half, 8);
+            System.arraycopy(sums, 8 * k, pn8, 16 * k + 8 * half, 8);
+            System.arraycopy(sums128, 8 * k, pn128, 16 * k + 8 * half, 8);
+        }
+        if (half == 1) {
+            long base = pairAddress(b / 2) - seg.address();
+            MemorySegment.copy(pq, 0, seg, ValueLayout.JAVA_BYTE, base, 64 * blocks);
+            MemorySegment.copy(pdx, 0, seg, FLOAT, base + 64L * blocks, 16 * blocks);
+            MemorySegment.copy(pn8, 0, seg, INT, base + 128L * blocks, 16 * blocks);
+            MemorySegment.copy(pn128, 0, seg, INT, base + 192L * blocks, 16 * blocks);
+        }
+    }
+
+    /** Native address of pair {@code pair} (vectors {@code 2·pair}, {@code 2·pair + 1}) in the paired layout; batches of at least {@link #PAIRED_FROM}. */
+    public long pairAddress(int pair) {
+        if (count < PAIRED_FROM || pair >= count / 2) {
+            throw new IndexOutOfBoundsException("no pair " + pair + " in a batch of " + count);
+        }
+        return seg.address() + stride(blocks) * count + pairStride(blocks) * pair;
     }
 
     /** One vector into the heap arrays: the largest magnitude and the rounding in vectors, the bytes and sums after. */

@@ -39,7 +39,8 @@ class IntKernelsTest {
 
     @ParameterizedTest
     @CsvSource({"Q8_0, 37, 64, 3", "Q8_0, 70, 2048, 1", "Q4_0, 37, 64, 3", "Q4_0, 70, 2048, 2", "Q8_0, 1, 32, 1", "Q4_0, 3, 96, 1",
-            "Q8_0, 67, 256, 9", "Q4_0, 67, 256, 9", "Q8_0, 33, 64, 4", "Q4_0, 2, 32, 8", "Q8_0, 4200, 64, 1", "Q4_0, 4200, 64, 1"})
+            "Q8_0, 67, 256, 9", "Q4_0, 67, 256, 9", "Q8_0, 33, 64, 4", "Q4_0, 2, 32, 8", "Q8_0, 4200, 64, 1", "Q4_0, 4200, 64, 1",
+            "Q8_0, 67, 256, 8", "Q4_0, 67, 256, 13", "Q8_0, 131, 96, 21", "Q4_0, 5, 2048, 16"})
     void nativeEqualsTheJavaTwinBitwise(GgmlType type, int rows, int cols, int batch) {
         Format f = Formats.of(type);
         SplittableRandom rnd = new SplittableRandom(rows * 31L + cols);

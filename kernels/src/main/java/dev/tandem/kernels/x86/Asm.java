@@ -632,4 +632,104 @@ final class Asm {
     void vfmadd231psMem(int acc, int a, int base, int index, int disp) {
         vexRMI(M0F38, P66, true, 0xB8, acc, a, base, index, disp);
     }
+
+    // ---- AVX-512 (EVEX, 512-bit, zmm0-15, no masks) ----
+
+    /**
+     * EVEX prefix for a 512-bit operation: registers 0-15 only (R' and V' stay 1), no opmask, no
+     * broadcast. {@code index} 0 when there is none.
+     */
+    private void evex(int map, int pp, boolean w, int reg, int vvvv, int rm, int index) {
+        int p0 = ((reg & 8) == 0 ? 0x80 : 0) | ((index & 8) == 0 ? 0x40 : 0) | ((rm & 8) == 0 ? 0x20 : 0) | 0x10 | map;
+        int p1 = (w ? 0x80 : 0) | (~vvvv & 15) << 3 | 0x04 | pp;
+        int p2 = 0x40 | 0x08;                    // L'L = 10 (512 bits), V' = 1
+        emit(0x62, p0, p1, p2);
+    }
+
+    /**
+     * ModRM (+ SIB) (+ displacement) for EVEX memory operands. EVEX scales an 8-bit displacement by
+     * the operand size, so a non-zero displacement is always written as 32 bits (never compressed).
+     */
+    private void evexMemory(int reg, int base, int index, int disp) {
+        int b = base & 7;
+        int mod = disp == 0 && b != 5 ? 0 : disp == 0 ? 1 : 2;   // [rbp/r13] needs a displacement: disp8 0 (0 × N = 0)
+        if (index < 0) {
+            emit(mod << 6 | (reg & 7) << 3 | b);
+            if (b == 4) {
+                emit(0x24);
+            }
+        } else {
+            emit(mod << 6 | (reg & 7) << 3 | 4, (index & 7) << 3 | b);
+        }
+        if (mod == 1) {
+            emit(0);
+        } else if (mod == 2) {
+            emit32(disp);
+        }
+    }
+
+    private void evexRR(int map, int pp, boolean w, int opcode, int dst, int src1, int src2) {
+        evex(map, pp, w, dst, src1, src2, 0);
+        emit(opcode);
+        registers(dst, src2);
+    }
+
+    private void evexRM(int map, int pp, boolean w, int opcode, int dst, int src1, int base, int index, int disp) {
+        evex(map, pp, w, dst, src1, base, Math.max(index, 0));
+        emit(opcode);
+        evexMemory(dst, base, index, disp);
+    }
+
+    /** {@code vpdpbusd zmm acc, zmm u8, [base + index + disp]} (AVX512_VNNI; {@code index < 0}: none). */
+    void vpdpbusdZ(int acc, int u8, int base, int index, int disp) {
+        evexRM(M0F38, P66, false, 0x50, acc, u8, base, index, disp);
+    }
+
+    /** {@code vcvtdq2ps zmm dst, zmm src}. */
+    void vcvtdq2psZ(int dst, int src) {
+        evexRR(M0F, P_NONE, false, 0x5B, dst, 0, src);
+    }
+
+    /** {@code vmulps zmm dst, zmm a, [base + index + disp]}. */
+    void vmulpsZ(int dst, int a, int base, int index, int disp) {
+        evexRM(M0F, P_NONE, false, 0x59, dst, a, base, index, disp);
+    }
+
+    /** {@code vfmadd231ps zmm acc, zmm a, zmm b}. */
+    void vfmadd231psZ(int acc, int a, int b) {
+        evexRR(M0F38, P66, false, 0xB8, acc, a, b);
+    }
+
+    /** {@code vmovdqa32 zmm dst, zmm src} (a register copy). */
+    void vmovdqa32Z(int dst, int src) {
+        evexRR(M0F, P66, false, 0x6F, dst, 0, src);
+    }
+
+    /** {@code vmovdqu32 zmm dst, [base + index + disp]}. */
+    void vmovdqu32Z(int dst, int base, int index, int disp) {
+        evexRM(M0F, PF3, false, 0x6F, dst, 0, base, index, disp);
+    }
+
+    /** {@code vbroadcasti64x4 zmm dst, [base + disp]}: 32 bytes into both halves. */
+    void vbroadcasti64x4Z(int dst, int base, int disp) {
+        evexRM(M0F38, P66, true, 0x5B, dst, 0, base, -1, disp);
+    }
+
+    /** {@code vbroadcastss zmm dst, dword [base + disp]}. */
+    void vbroadcastssZ(int dst, int base, int disp) {
+        evexRM(M0F38, P66, false, 0x18, dst, 0, base, -1, disp);
+    }
+
+    /** {@code vpxord zmm dst, zmm a, zmm b}. */
+    void vpxordZ(int dst, int a, int b) {
+        evexRR(M0F, P66, false, 0xEF, dst, a, b);
+    }
+
+    /** {@code vextractf64x4 ymm dst, zmm src, imm8}: half {@code imm} of the zmm. */
+    void vextractf64x4Z(int dst, int src, int imm) {
+        evex(M0F3A, P66, true, src, 0, dst, 0);
+        emit(0x1B);
+        registers(src, dst);
+        emit(imm);
+    }
 }

@@ -6,9 +6,10 @@ import java.nio.file.Path;
 import java.util.Locale;
 import java.util.Set;
 import java.util.stream.Collectors;
+import java.util.stream.Stream;
 
 /** What this processor can run, from the kernel's {@code /proc/cpuinfo} (Linux on x86-64 only). */
-public record Cpu(boolean x86Linux, boolean avx2, boolean fma, boolean f16c, boolean avxVnni) {
+public record Cpu(boolean x86Linux, boolean avx2, boolean fma, boolean f16c, boolean avxVnni, boolean avx512Vnni) {
 
     /** This machine, read once. */
     public static final Cpu THIS = detect();
@@ -22,7 +23,7 @@ public record Cpu(boolean x86Linux, boolean avx2, boolean fma, boolean f16c, boo
         String arch = System.getProperty("os.arch", "").toLowerCase(Locale.ROOT);
         String os = System.getProperty("os.name", "").toLowerCase(Locale.ROOT);
         if (!(arch.equals("amd64") || arch.equals("x86_64")) || !os.contains("linux")) {
-            return new Cpu(false, false, false, false, false);
+            return new Cpu(false, false, false, false, false, false);
         }
         Set<String> flags;
         try (var lines = Files.lines(Path.of("/proc/cpuinfo"))) {
@@ -32,7 +33,8 @@ public record Cpu(boolean x86Linux, boolean avx2, boolean fma, boolean f16c, boo
         } catch (IOException | RuntimeException e) {
             flags = Set.of();
         }
-        return new Cpu(true, flags.contains("avx2"), flags.contains("fma"), flags.contains("f16c"), flags.contains("avx_vnni"));
+        return new Cpu(true, flags.contains("avx2"), flags.contains("fma"), flags.contains("f16c"), flags.contains("avx_vnni"),
+                flags.contains("avx512f") && flags.contains("avx512_vnni"));
     }
 
     @Override
@@ -40,7 +42,9 @@ public record Cpu(boolean x86Linux, boolean avx2, boolean fma, boolean f16c, boo
         if (!x86Linux) {
             return "not x86-64 Linux";
         }
-        return Set.of(avx2 ? "avx2" : "", fma ? "fma" : "", f16c ? "f16c" : "", avxVnni ? "avx_vnni" : "").stream()
-                .filter(s -> !s.isEmpty()).sorted().collect(Collectors.joining(" "));
+        // Stream.of, not Set.of: two absent features would be two equal "" elements, which Set.of rejects
+        String present = Stream.of(avx2 ? "avx2" : "", fma ? "fma" : "", f16c ? "f16c" : "", avxVnni ? "avx_vnni" : "",
+                avx512Vnni ? "avx512_vnni" : "").filter(s -> !s.isEmpty()).collect(Collectors.joining(" "));
+        return present.isEmpty() ? "none of avx2 fma f16c avx_vnni avx512_vnni" : present;
     }
 }

@@ -41,6 +41,10 @@ public final class IntDot {
     private static final MethodHandle Q8_0, Q4_0;
     /** The multi-vector tiles; null without AVX-VNNI (Q8_0's unsigned reading would saturate {@code vpmaddubsw}). */
     private static final MethodHandle TILE_Q8_0, TILE_Q4_0, PREPARE_Q8_0, PREPARE_Q4_0;
+    /** The 512-bit tiles over vector pairs; null without AVX-512 VNNI. */
+    private static final MethodHandle WIDE_Q8_0, WIDE_Q4_0;
+    /** Vectors of the {@link #wideTile}: four pairs. */
+    public static final int WIDE_VECTORS = 8;
     private static final FunctionDescriptor PREPARE_SIGNATURE = FunctionDescriptor.ofVoid(ValueLayout.JAVA_LONG,
             ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG);
     /** Bytes of one prepared block ({@link #prepare}): 32 unsigned weight bytes, then the scale as a float. */
@@ -49,7 +53,7 @@ public final class IntDot {
     static {
         Cpu cpu = Cpu.THIS;
         String why = null;
-        MethodHandle q8 = null, q4 = null, t8 = null, t4 = null, p8 = null, p4 = null;
+        MethodHandle q8 = null, q4 = null, t8 = null, t4 = null, p8 = null, p4 = null, w8 = null, w4 = null;
         if (!cpu.nativeKernels()) {
             why = "native integer kernels need x86-64 Linux with AVX2, FMA and F16C (this CPU: " + cpu + ")";
         } else {
@@ -61,6 +65,10 @@ public final class IntDot {
                     t4 = NativeCode.load(tile(true), TILE_SIGNATURE);
                     p8 = NativeCode.load(prepare(false), PREPARE_SIGNATURE);
                     p4 = NativeCode.load(prepare(true), PREPARE_SIGNATURE);
+                    if (cpu.avx512Vnni()) {
+                        w8 = NativeCode.load(wideTile(false), TILE_SIGNATURE);
+                        w4 = NativeCode.load(wideTile(true), TILE_SIGNATURE);
+                    }
                 }
             } catch (RuntimeException e) {
                 why = "native integer kernels could not be loaded: " + e.getMessage();
@@ -73,6 +81,8 @@ public final class IntDot {
         TILE_Q4_0 = t4;
         PREPARE_Q8_0 = p8;
         PREPARE_Q4_0 = p4;
+        WIDE_Q8_0 = w8;
+        WIDE_Q4_0 = w4;
     }
 
     private IntDot() {}
@@ -103,6 +113,109 @@ public final class IntDot {
     /** A kernel built for the given instruction choice, whatever this processor prefers (tests compare the two). */
     static MethodHandle load(boolean q4, boolean vnni) {
         return NativeCode.load(kernel(q4, vnni), SIGNATURE);
+    }
+
+    /** Whether {@link #wide} can run (AVX-512 VNNI). */
+    public static boolean wideTiles() {
+        return WIDE_Q8_0 != null;
+    }
+
+    /**
+     * As {@link #tile}, for 8 vectors given as 4 pairs in {@code Q8Activations}' paired layout
+     * ({@code pairs} points at pair 0, pair j at {@code + j · pairStride}): row r, vector t to the float at
+     * {@code out + t · outStride + 4r}. A 512-bit register holds one element of each vector of a pair
+     * in its two halves, so every element gets exactly {@link #tile}'s (and {@link #q8_0}'s) operations.
+     */
+    public static void wide(boolean q4, long prepared, int rowPairs, int blocks, long pairs, long pairStride, long out, long outStride) {
+        try {
+            (q4 ? WIDE_Q4_0 : WIDE_Q8_0).invokeExact(prepared, (long) PREPARED_BLOCK * blocks, (long) rowPairs, (long) blocks,
+                    pairs, out, pairStride, outStride);
+        } catch (Throwable t) {
+            throw NativeCode.rethrow(t);
+        }
+    }
+
+    /**
+     * The 2-row × 8-vector tile in 512-bit registers (AVX-512 VNNI) over {@link #prepare prepared} rows
+     * and paired activations. Arguments as {@link #tile}'s, with r8 = pair 0 and the pair stride on the
+     * stack. Registers: rax / r10 the rows, rbx / rbp / r12 quants / scales / lane sums of pair 0 (pair j
+     * at + j · stride: r13, r14, r15), r11 blocks left; zmm0-7 the accumulators (row · 4 + pair; low
+     * half the pair's first vector, high half its second), zmm8 / zmm9 a row's 32 bytes in both halves,
+     * zmm10 / zmm11 its scale, zmm12 the integer sums, zmm13 the scales' products, zmm14 the pair's
+     * lane sums.
+     */
+    static byte[] wideTile(boolean q4) {
+        Asm a = new Asm();
+        int rowLoop = a.newLabel(), blockLoop = a.newLabel(), done = a.newLabel();
+        a.pushCalleeSaved();
+        a.movLoad(R13, RSP, 56);                // pair stride
+        a.mov(R14, R13);
+        a.add(R14, R13);
+        a.mov(R15, R14);
+        a.add(R15, R13);
+        int[] index = {-1, R13, R14, R15};
+        a.bind(rowLoop);
+        a.test(RDX);
+        a.jz(done);
+        for (int acc = 0; acc < 8; acc++) {
+            a.vpxordZ(acc, acc, acc);
+        }
+        a.mov(RAX, RDI);
+        a.mov(R10, RDI);
+        a.add(R10, RSI);
+        a.mov(RBX, R8);
+        a.mov(RBP, RCX);
+        a.shl(RBP, 6);
+        a.add(RBP, R8);                         // scales: pair + 64 · blocks
+        a.mov(R12, RCX);
+        a.shl(R12, q4 ? 6 : 7);
+        a.add(R12, RBP);                        // lane sums × −8 (+ 64 · blocks) or × −128 (+ 128 · blocks)
+        a.mov(R11, RCX);
+        a.bind(blockLoop);
+        for (int row = 0; row < 2; row++) {
+            int base = row == 0 ? RAX : R10;
+            a.vbroadcasti64x4Z(8 + row, base, 0);
+            a.vbroadcastssZ(10 + row, base, 32);
+        }
+        for (int p = 0; p < 4; p++) {
+            a.vmovdqu32Z(14, R12, index[p], 0);
+            for (int row = 0; row < 2; row++) {
+                a.vmovdqa32Z(12, 14);
+                a.vpdpbusdZ(12, 8 + row, RBX, index[p], 0);
+                a.vcvtdq2psZ(12, 12);
+                a.vmulpsZ(13, 10 + row, RBP, index[p], 0);  // dw · dx
+                a.vfmadd231psZ(row * 4 + p, 12, 13);
+            }
+        }
+        a.addImm(RAX, PREPARED_BLOCK);
+        a.addImm(R10, PREPARED_BLOCK);
+        a.addImm(RBX, 64);
+        a.addImm(RBP, 64);
+        a.addImm(R12, 64);
+        a.dec(R11);
+        a.jnz(blockLoop);
+        a.movLoad(R11, RSP, 64);                // outStride
+        a.mov(R10, R9);
+        for (int p = 0; p < 4; p++) {
+            a.mov(RAX, R10);
+            a.add(RAX, R11);                    // the pair's second vector
+            for (int row = 0; row < 2; row++) {
+                int acc = row * 4 + p;
+                a.vextractf64x4Z(12, acc, 1);   // the high half first: VEX operations on acc clear it
+                sumLanesAndStore(a, acc, 13, R10, 4 * row);
+                sumLanesAndStore(a, 12, 13, RAX, 4 * row);
+            }
+            a.add(R10, R11);
+            a.add(R10, R11);
+        }
+        a.addImm(R9, 8);
+        a.add(RDI, RSI);
+        a.add(RDI, RSI);
+        a.dec(RDX);
+        a.jmp(rowLoop);
+        a.bind(done);
+        a.popCalleeSavedAndReturn();
+        return a.bytes();
     }
 
     /** Whether {@link #tileQ8_0} and {@link #tileQ4_0} can run. */
