@@ -13,7 +13,7 @@ import java.lang.foreign.ValueLayout;
  * Native code of {@link KQuantDot} where the processor allows, {@link #rowReference} (the same
  * operations in Java) elsewhere; the exact operation order is documented on {@link #rowReference}.
  * Batches of 4 or more go through {@link KQuantTile} (AVX-VNNI): rows unpacked once per block, 4
- * vectors at a time, the same operations per element.
+ * vectors at a time (8, as 4 pairs in 512-bit registers, with AVX-512 VNNI), the same operations per element.
  */
 final class KQuantInt {
     /** Rows per call when several vectors share the weights, as in {@link IntKernels}. */
@@ -51,8 +51,9 @@ final class KQuantInt {
         }
         long w0 = data.address() + base;
         int tileVectors = batch >= KQuantTile.TILE_VECTORS && KQuantTile.available() ? batch - batch % KQuantTile.TILE_VECTORS : 0;
+        int wideVectors = batch >= Q8Activations.PAIRED_FROM && KQuantTile.wideAvailable() ? batch - batch % KQuantTile.WIDE_VECTORS : 0;
         if (tileVectors > 0) {
-            tiled(q6, w0, rowBytes, blocks, rowStart, rowEnd, act, tileVectors, out, outStride);
+            tiled(q6, w0, rowBytes, blocks, rowStart, rowEnd, act, wideVectors, tileVectors, out, outStride);
             return;
         }
         int step = batch == 1 ? IntKernels.CALL_ROWS : ROW_BLOCK;     // batch 1: calls short enough for safepoints (IntKernels.CALL_ROWS)
@@ -68,27 +69,36 @@ final class KQuantInt {
 
     /**
      * Several vectors, as {@link IntKernels#matmul}'s tile path: rows in blocks unpacked once
-     * ({@link KQuantTile#prepare}) and met by four vectors at a time, the vectors beyond the last
-     * group of four through the matrix-vector kernel (the same operations per element, so the
-     * tile's presence never changes a result).
+     * ({@link KQuantTile#prepare}) and met by eight vectors (four pairs) at a time through the 512-bit
+     * tile where there is one ({@code wideVectors}, a multiple of 8), then four at a time up to
+     * {@code tileVectors}, the vectors beyond through the matrix-vector kernel (the same operations per
+     * element, so neither tile's presence changes a result).
      */
     private static void tiled(boolean q6, long w0, long rowBytes, int blocks, int rowStart, int rowEnd,
-                              Q8Activations act, int tileVectors, float[] out, int outStride) {
+                              Q8Activations act, int wideVectors, int tileVectors, float[] out, int outStride) {
         int batch = act.count(), block = TILE_ROW_BLOCK;
-        MemorySegment scratch = NativeScratch.out(KQuantTile.TILE_VECTORS * block);
-        long actStride = Q8Activations.stride(blocks);
-        MemorySegment factors = factors(q6, act, tileVectors);
+        MemorySegment scratch = NativeScratch.out(KQuantTile.WIDE_VECTORS * block);
+        long actStride = Q8Activations.stride(blocks), pairStride = Q8Activations.pairStride(blocks);
+        MemorySegment factors = tileVectors > wideVectors ? factors(q6, act, wideVectors, tileVectors) : null;
+        MemorySegment pairFactors = wideVectors > 0 ? pairFactors(q6, act, wideVectors / 2) : null;
         MemorySegment prepared = NativeScratch.prepared(KQuantTile.preparedRowBytes(q6, blocks) * block);
         for (int r0 = rowStart; r0 < rowEnd; r0 += block) {
             int rows = Math.min(block, rowEnd - r0);
             long w = w0 + r0 * rowBytes;
             KQuantTile.prepare(q6, w, rowBytes, rows, blocks, prepared.address());
-            for (int b = 0; b < tileVectors; b += KQuantTile.TILE_VECTORS) {
-                KQuantTile.tile(q6, prepared.address(), rows, blocks, act.address(b), actStride,
-                        factors.address() + b * actStride, scratch.address(), 4L * block);
-                for (int t = 0; t < KQuantTile.TILE_VECTORS; t++) {
+            for (int b = 0; b < tileVectors; ) {
+                int group = b < wideVectors ? KQuantTile.WIDE_VECTORS : KQuantTile.TILE_VECTORS;
+                if (group == KQuantTile.WIDE_VECTORS) {
+                    KQuantTile.wide(q6, prepared.address(), rows, blocks, act.pairAddress(b / 2), pairStride,
+                            pairFactors.address() + (b / 2) * pairStride, scratch.address(), 4L * block);
+                } else {
+                    KQuantTile.tile(q6, prepared.address(), rows, blocks, act.address(b), actStride,
+                            factors.address() + b * actStride, scratch.address(), 4L * block);
+                }
+                for (int t = 0; t < group; t++) {
                     MemorySegment.copy(scratch, ValueLayout.JAVA_FLOAT, 4L * block * t, out, (b + t) * outStride + r0, rows);
                 }
+                b += group;
             }
             for (int t = tileVectors; t < batch; t++) {
                 vector(q6, w, rowBytes, rows, blocks, act.address(t), scratch.address());
@@ -112,12 +122,17 @@ final class KQuantInt {
      * those of the twin.
      */
     static MemorySegment factors(boolean q6, Q8Activations act, int vectors) {
+        return factors(q6, act, 0, vectors);
+    }
+
+    /** {@link #factors(boolean, Q8Activations, int)} of vectors {@code from..vectors-1} only (the rest left as they are). */
+    static MemorySegment factors(boolean q6, Q8Activations act, int from, int vectors) {
         int blocks = act.blocks();
         long stride = Q8Activations.stride(blocks);
         MemorySegment f = NativeScratch.factors(stride * (vectors - 1) + KQuantTile.factorBytes(blocks));
         float[] dx = new float[3 * blocks];
         int[] lanes = new int[8 * blocks];
-        for (int b = 0; b < vectors; b++) {
+        for (int b = from; b < vectors; b++) {
             for (int k = 0; k < blocks; k++) {
                 float s = act.scale(b, k);
                 dx[k] = s;
@@ -130,6 +145,31 @@ final class KQuantInt {
             }
             MemorySegment.copy(dx, 0, f, ValueLayout.JAVA_FLOAT, b * stride, 3 * blocks);
             MemorySegment.copy(lanes, 0, f, ValueLayout.JAVA_INT, b * stride + 12L * blocks, 8 * blocks);
+        }
+        return f;
+    }
+
+    /**
+     * The wide tile's pair factors ({@link KQuantTile#pairFactorBytes}) of the first {@code pairs} pairs,
+     * at the pair stride: per block the 8 lane values of {@link #factors} of the pair's first vector,
+     * then its second's (the same exact values, in the paired layout).
+     */
+    static MemorySegment pairFactors(boolean q6, Q8Activations act, int pairs) {
+        int blocks = act.blocks();
+        long stride = Q8Activations.pairStride(blocks);
+        MemorySegment f = NativeScratch.pairFactors(stride * (pairs - 1) + KQuantTile.pairFactorBytes(blocks));
+        int[] lanes = new int[16 * blocks];
+        for (int p = 0; p < pairs; p++) {
+            for (int half = 0; half < 2; half++) {
+                int b = 2 * p + half;
+                for (int k = 0; k < blocks; k++) {
+                    for (int l = 0; l < 8; l++) {
+                        int sum8 = act.laneSum8(b, k, l);
+                        lanes[16 * k + 8 * half + l] = q6 ? 4 * sum8 : Float.floatToRawIntBits((float) sum8);
+                    }
+                }
+            }
+            MemorySegment.copy(lanes, 0, f, ValueLayout.JAVA_INT, p * stride, 16 * blocks);
         }
         return f;
     }

@@ -5,13 +5,13 @@ import java.lang.foreign.MemorySegment;
 
 /**
  * Per-thread native buffers of the integer path: the kernels' float outputs, rows prepared for a
- * tile, the K-quant tile's vector factors. Each grows (doubling) only when a call needs more, so a
+ * tile, the K-quant tile's vector factors (single and paired). Each grows (doubling) only when a call needs more, so a
  * warm decode step allocates nothing; one matrix product uses each at most once at a time.
  */
 final class NativeScratch {
     private static final ThreadLocal<MemorySegment[]> BUFFERS =
-            ThreadLocal.withInitial(() -> new MemorySegment[]{MemorySegment.NULL, MemorySegment.NULL, MemorySegment.NULL});
-    private static final int OUT = 0, PREPARED = 1, FACTORS = 2;
+            ThreadLocal.withInitial(() -> new MemorySegment[]{MemorySegment.NULL, MemorySegment.NULL, MemorySegment.NULL, MemorySegment.NULL});
+    private static final int OUT = 0, PREPARED = 1, FACTORS = 2, PAIR_FACTORS = 3;
 
     private NativeScratch() {}
 
@@ -28,6 +28,11 @@ final class NativeScratch {
     /** At least {@code bytes} bytes for the K-quant tile's vector factors. */
     static MemorySegment factors(long bytes) {
         return grow(FACTORS, bytes);
+    }
+
+    /** At least {@code bytes} bytes for the K-quant wide tile's pair factors. */
+    static MemorySegment pairFactors(long bytes) {
+        return grow(PAIR_FACTORS, bytes);
     }
 
     private static MemorySegment grow(int which, long bytes) {

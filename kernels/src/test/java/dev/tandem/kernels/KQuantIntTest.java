@@ -193,11 +193,83 @@ class KQuantIntTest {
         }
     }
 
-    /** A vector alone (matrix-vector kernel) and in a batch of 9 (two tile groups and a leftover), over a split row range. */
+    /**
+     * Batches of 8 or more go through the 512-bit tile over vector pairs (where AVX-512 VNNI allows),
+     * then the 4-vector tile and the matrix-vector kernel for the rest (9: one leftover; 13: a group
+     * of four and one; 21: both): every element against the twin, odd and even row counts over
+     * several row blocks, the rows split into two calls at a point inside a row block.
+     */
+    @ParameterizedTest
+    @CsvSource({"Q4_K, 8, 133, 512", "Q4_K, 9, 130, 256", "Q4_K, 13, 71, 512", "Q4_K, 16, 66, 2048", "Q4_K, 21, 133, 256",
+            "Q6_K, 8, 130, 512", "Q6_K, 9, 133, 256", "Q6_K, 13, 70, 512", "Q6_K, 16, 67, 2048", "Q6_K, 21, 130, 256"})
+    void batchesThroughTheWideTileEqualTheJavaTwinBitwise(GgmlType type, int batch, int rows, int cols) {
+        SplittableRandom rnd = new SplittableRandom(batch * 977L + rows + type.ordinal());
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment w = weights(type, rows, cols, rnd, false, arena);
+            float[] x = vectors(batch, cols, rnd);
+            Q8Activations act = new Q8Activations();
+            act.quantize(x, batch, cols);
+            float[] out = new float[batch * rows];
+            Arrays.fill(out, Float.NaN);
+            int split = 37;
+            IntKernels.matmul(type, w, 0, cols, 0, split, act, out, rows);
+            IntKernels.matmul(type, w, 0, cols, split, rows, act, out, rows);
+            for (int b = 0; b < batch; b++) {
+                for (int r = 0; r < rows; r++) {
+                    float expected = KQuantInt.rowReference(type, w, r * type.bytesFor(cols), act, b);
+                    float got = out[b * rows + r];
+                    assertEquals(Float.floatToRawIntBits(expected), Float.floatToRawIntBits(got),
+                            type + " row " + r + " vector " + b + " (wide tile: " + KQuantTile.wideAvailable() + "): " + expected + " vs " + got);
+                }
+            }
+        }
+    }
+
+    /** The 512-bit tile called directly (so a change in the dispatch cannot route around it), two groups of four pairs, against the twin. */
     @Test
-    void aVectorsResultDoesNotDependOnItsBatchOrRowRange() {
+    void theWideTileItselfEqualsTheJavaTwinBitwise() {
+        Assumptions.assumeTrue(KQuantTile.wideAvailable(), "needs AVX-512 VNNI: " + Cpu.THIS);
+        int rows = 19, cols = 768, blocks = cols / 32, batch = 16;
         for (GgmlType type : new GgmlType[]{GgmlType.Q4_K, GgmlType.Q6_K}) {
-            int rows = 131, cols = 512, batch = 9;
+            boolean q6 = type == GgmlType.Q6_K;
+            SplittableRandom rnd = new SplittableRandom(17 + type.ordinal());
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment w = weights(type, rows, cols, rnd, false, arena);
+                float[] x = vectors(batch, cols, rnd);
+                Q8Activations act = new Q8Activations();
+                act.quantize(x, batch, cols);
+                long rb = type.bytesFor(cols), pairStride = act.pairAddress(1) - act.pairAddress(0);
+                MemorySegment prepared = arena.allocate(KQuantTile.preparedRowBytes(q6, blocks) * rows, 64);
+                long outStride = 4L * rows + 12;
+                MemorySegment out = arena.allocate(KQuantTile.WIDE_VECTORS * outStride);
+                KQuantTile.prepare(q6, w.address(), rb, rows, blocks, prepared.address());
+                MemorySegment factors = KQuantInt.pairFactors(q6, act, batch / 2);
+                for (int g = 0; g < batch; g += KQuantTile.WIDE_VECTORS) {
+                    out.fill((byte) 0x7F);
+                    KQuantTile.wide(q6, prepared.address(), rows, blocks, act.pairAddress(g / 2), pairStride,
+                            factors.address() + (g / 2) * pairStride, out.address(), outStride);
+                    for (int t = 0; t < KQuantTile.WIDE_VECTORS; t++) {
+                        for (int r = 0; r < rows; r++) {
+                            float expected = KQuantInt.rowReference(type, w, r * rb, act, g + t);
+                            assertEquals(Float.floatToRawIntBits(expected), out.get(ValueLayout.JAVA_INT, t * outStride + 4L * r),
+                                    type + " row " + r + " vector " + (g + t));
+                        }
+                        assertEquals(0x7F7F7F7F, out.get(ValueLayout.JAVA_INT, t * outStride + 4L * rows), type + " wrote past its rows");
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * A vector alone (matrix-vector kernel) and in a batch of 9 (two 4-vector groups or one 8-vector
+     * group, and a leftover) or 21 (wide, 4-vector and leftover), over a split row range.
+     */
+    @ParameterizedTest
+    @CsvSource({"9", "21"})
+    void aVectorsResultDoesNotDependOnItsBatchOrRowRange(int batch) {
+        for (GgmlType type : new GgmlType[]{GgmlType.Q4_K, GgmlType.Q6_K}) {
+            int rows = 131, cols = 512;
             SplittableRandom rnd = new SplittableRandom(7);
             try (Arena arena = Arena.ofConfined()) {
                 MemorySegment w = weights(type, rows, cols, rnd, false, arena);

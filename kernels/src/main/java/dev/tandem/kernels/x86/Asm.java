@@ -732,4 +732,19 @@ final class Asm {
         registers(src, dst);
         emit(imm);
     }
+
+    /** {@code vfmadd231ps zmm acc, zmm a, [base + index + disp]}. */
+    void vfmadd231psZMem(int acc, int a, int base, int index, int disp) {
+        evexRM(M0F38, P66, false, 0xB8, acc, a, base, index, disp);
+    }
+
+    /** {@code vaddps zmm dst, zmm a, zmm b}. */
+    void vaddpsZ(int dst, int a, int b) {
+        evexRR(M0F, P_NONE, false, 0x58, dst, a, b);
+    }
+
+    /** {@code vpermps zmm dst, zmm indices, [base + disp]}: lane i of dst = the float at index {@code indices[i]} (0-15) of the 64 bytes. */
+    void vpermpsZ(int dst, int indices, int base, int disp) {
+        evexRM(M0F38, P66, false, 0x16, dst, indices, base, -1, disp);
+    }
 }

@@ -25,7 +25,9 @@ import static dev.tandem.kernels.x86.Asm.*;
  *
  * <p>The tile is one row × 4 vectors: Q4_K's two chains per element make 2 × 4 need 16 accumulators,
  * and with one row there are no leftover rows. AVX-VNNI only (like IntDot's tiles); elsewhere the
- * matrix-vector kernels serve every vector.
+ * matrix-vector kernels serve every vector. With AVX-512 VNNI, {@link #wide} does the same for 8
+ * vectors at once (as IntDot's wide tile: one 512-bit register per vector pair, the pair's vectors
+ * in its halves, so each element keeps exactly the operations above).
  *
  * <p>Prepared layout, per super-block of a row (320 bytes): the 8 blocks' 32 unsigned codes (256
  * bytes; Q4_K 0..15, Q6_K 0..63), then 16 floats: Q4_K {@code ds[0..7]}, {@code dm8[0..7]}; Q6_K
@@ -53,10 +55,15 @@ public final class KQuantTile {
     /** The tile's stack frame: per vector its 16 products factor · dx, then Q6_K's lane permutations. */
     private static final int TILE_INDICES = 256, TILE_FRAME = 384;
 
-    private static final MethodHandle PREPARE_Q4_K, PREPARE_Q6_K, TILE_Q4_K, TILE_Q6_K;
+    /** Vectors per {@link #wide} call: four pairs. */
+    public static final int WIDE_VECTORS = 8;
+    /** The wide tile's stack frame: Q6_K's 8 lane permutations (one per block of a super-block). */
+    private static final int WIDE_FRAME = 512;
+
+    private static final MethodHandle PREPARE_Q4_K, PREPARE_Q6_K, TILE_Q4_K, TILE_Q6_K, WIDE_Q4_K, WIDE_Q6_K;
 
     static {
-        MethodHandle p4 = null, p6 = null, t4 = null, t6 = null;
+        MethodHandle p4 = null, p6 = null, t4 = null, t6 = null, w4 = null, w6 = null;
         if (KQuantDot.UNAVAILABLE == null && Cpu.THIS.avxVnni()) {
             try {
                 p4 = NativeCode.load(prepare(false), PREPARE_SIGNATURE);
@@ -66,11 +73,21 @@ public final class KQuantTile {
             } catch (RuntimeException e) {
                 p4 = p6 = t4 = t6 = null;
             }
+            if (t6 != null && Cpu.THIS.avx512Vnni()) {
+                try {
+                    w4 = NativeCode.load(wideTile(false), TILE_SIGNATURE);
+                    w6 = NativeCode.load(wideTile(true), TILE_SIGNATURE);
+                } catch (RuntimeException e) {
+                    w4 = w6 = null;
+                }
+            }
         }
         PREPARE_Q4_K = p4;
         PREPARE_Q6_K = p6;
         TILE_Q4_K = t4;
         TILE_Q6_K = t6;
+        WIDE_Q4_K = w4;
+        WIDE_Q6_K = w6;
     }
 
     private KQuantTile() {}
@@ -112,6 +129,38 @@ public final class KQuantTile {
         } catch (Throwable t) {
             throw NativeCode.rethrow(t);
         }
+    }
+
+    /** Whether {@link #wide} can run (AVX-512 VNNI). */
+    public static boolean wideAvailable() {
+        return WIDE_Q6_K != null;
+    }
+
+    /**
+     * As {@link #tile}, for 8 vectors given as 4 pairs in {@code Q8Activations}' paired layout ({@code pairs}
+     * points at pair 0, pair j at {@code + j · pairStride}) with their {@link #pairFactorBytes pair factors}
+     * at {@code factors}, {@code factors + pairStride}, ...: row r, vector t to the float at
+     * {@code out + t · outStride + 4r}. A 512-bit register holds one element of each vector of a pair in
+     * its two halves, so every element gets exactly {@link #tile}'s operations.
+     */
+    public static void wide(boolean q6, long prepared, int rows, int blocks, long pairs, long pairStride, long factors,
+                            long out, long outStride) {
+        check(blocks);
+        try {
+            (q6 ? WIDE_Q6_K : WIDE_Q4_K).invokeExact(prepared, preparedRowBytes(q6, blocks), (long) rows, (long) blocks,
+                    pairs, out, pairStride, outStride, factors);
+        } catch (Throwable t) {
+            throw NativeCode.rethrow(t);
+        }
+    }
+
+    /**
+     * Bytes of one pair's factors for {@link #wide}: per block 64 bytes, the 8 lane values of the class's
+     * vector factors (Q4_K {@code float(−8 · Σ xq)}, Q6_K the int {@code −32 · Σ xq}) of the pair's first
+     * vector, then its second's. They sit at the pair stride.
+     */
+    public static long pairFactorBytes(int blocks) {
+        return 64L * blocks;
     }
 
     /** Bytes of one vector's factors (see the class); they sit at the activations' stride. */
@@ -312,4 +361,110 @@ public final class KQuantTile {
         return a.bytes();
     }
 
+    /**
+     * The 1-row × 8-vector tile in 512-bit registers (AVX-512 VNNI) over prepared rows and paired
+     * activations. Arguments as {@link #tile}'s, with r8 = pair 0, the pair stride in place of actStride
+     * and the pair factors in place of the vector factors. Registers: rax the prepared super-block, rbx /
+     * rbp the quants / scales of pair 0 (Q8Activations' paired layout: per block 64 bytes of each), r12
+     * its pair factors (pair j of each at + j · stride: r13, r14, r15), r11 super-blocks left; zmm0-3 the
+     * accumulators a of the 4 pairs (low half the pair's first vector, high half its second; Q4_K:
+     * zmm4-7 their b), zmm8 the block's codes in both halves, zmm11 (and Q4_K zmm12) the block's
+     * weight factors.
+     *
+     * <p>Where {@link #tile} multiplies a super-block's 16 weight factors by the compact scales into a
+     * table and broadcasts (Q4_K) or permutes (Q6_K) from it, this one first spreads the block's factor
+     * over the lanes (Q4_K a broadcast of {@code ds[s]}, {@code dm8[s]}; Q6_K a permutation of the 16
+     * {@code ds[i]} to {@code ds[2j + l/4]}) and multiplies by the 16 lane copies of {@code dx} the pair
+     * layout holds: the same two floats in each product, so the same float {@code factor · dx}.
+     */
+    static byte[] wideTile(boolean q6) {
+        Asm a = new Asm();
+        int rowLoop = a.newLabel(), superLoop = a.newLabel(), done = a.newLabel();
+        a.pushCalleeSaved();
+        a.addImm(RSP, -WIDE_FRAME);
+        int args = WIDE_FRAME + 56;             // after the frame, six pushes and the return address
+        a.movLoad(R13, RSP, args);              // pair stride
+        a.mov(R14, R13);
+        a.add(R14, R13);
+        a.mov(R15, R14);
+        a.add(R15, R13);
+        int[] index = {-1, R13, R14, R15};
+        if (q6) {
+            for (int j = 0; j < 8; j++) {       // block j: lanes 0-3 take factor 2j, lanes 4-7 2j + 1, in both halves
+                for (int l = 0; l < 16; l++) {
+                    a.movStoreImm32(RSP, 64 * j + 4 * l, 2 * j + l % 8 / 4);
+                }
+            }
+        }
+        int accumulators = q6 ? 4 : 8;
+        a.bind(rowLoop);
+        a.test(RDX);
+        a.jz(done);
+        for (int acc = 0; acc < accumulators; acc++) {
+            a.vpxordZ(acc, acc, acc);
+        }
+        a.mov(RAX, RDI);
+        a.mov(RBX, R8);
+        a.mov(RBP, RCX);
+        a.shl(RBP, 6);
+        a.add(RBP, R8);                         // scales: pair + 64 · blocks
+        a.movLoad(R12, RSP, args + 16);         // the pair factors
+        a.mov(R11, RCX);
+        a.shr64(R11, 3);
+        a.bind(superLoop);
+        for (int s = 0; s < 8; s++) {
+            int x = 64 * s;
+            a.vbroadcasti64x4Z(8, RAX, 32 * s);                 // the block's codes, in both halves
+            if (q6) {
+                a.vmovdqu32Z(12, RSP, -1, 64 * s);
+                a.vpermpsZ(11, 12, RAX, 256);                   // ds[2s + l/4]
+            } else {
+                a.vbroadcastssZ(11, RAX, 256 + 4 * s);          // ds[s]
+                a.vbroadcastssZ(12, RAX, 288 + 4 * s);          // dm8[s]
+            }
+            for (int p = 0; p < 4; p++) {
+                if (q6) {
+                    a.vmovdqu32Z(9, R12, index[p], x);          // −32 · Σ xq of each lane: the integer sum starts there
+                } else {
+                    a.vpxordZ(9, 9, 9);
+                }
+                a.vpdpbusdZ(9, 8, RBX, index[p], x);
+                a.vcvtdq2psZ(9, 9);
+                a.vmulpsZ(10, 11, RBP, index[p], x);            // ds · dx
+                a.vfmadd231psZ(p, 9, 10);
+                if (!q6) {
+                    a.vmulpsZ(13, 12, RBP, index[p], x);        // dm8 · dx
+                    a.vfmadd231psZMem(4 + p, 13, R12, index[p], x);  // times −float(8 · Σ xq)
+                }
+            }
+        }
+        a.addImm(RAX, PREPARED_SUPER);
+        a.addImm(RBX, 512);
+        a.addImm(RBP, 512);
+        a.addImm(R12, 512);
+        a.dec(R11);
+        a.jnz(superLoop);
+        a.movLoad(R11, RSP, args + 8);          // outStride
+        a.mov(R10, R9);
+        for (int p = 0; p < 4; p++) {
+            if (!q6) {
+                a.vaddpsZ(p, p, 4 + p);         // a[l] + b[l]
+            }
+            a.mov(RAX, R10);
+            a.add(RAX, R11);                    // the pair's second vector
+            a.vextractf64x4Z(12, p, 1);         // the high half first: VEX operations on p clear it
+            IntDot.sumLanesAndStore(a, p, 13, R10, 0);
+            IntDot.sumLanesAndStore(a, 12, 13, RAX, 0);
+            a.add(R10, R11);
+            a.add(R10, R11);
+        }
+        a.addImm(R9, 4);
+        a.add(RDI, RSI);
+        a.dec(RDX);
+        a.jmp(rowLoop);
+        a.bind(done);
+        a.addImm(RSP, WIDE_FRAME);
+        a.popCalleeSavedAndReturn();
+        return a.bytes();
+    }
 }
