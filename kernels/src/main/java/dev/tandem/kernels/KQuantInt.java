@@ -160,14 +160,9 @@ final class KQuantInt {
         MemorySegment f = NativeScratch.pairFactors(stride * (pairs - 1) + KQuantTile.pairFactorBytes(blocks));
         int[] lanes = new int[16 * blocks];
         for (int p = 0; p < pairs; p++) {
-            for (int half = 0; half < 2; half++) {
-                int b = 2 * p + half;
-                for (int k = 0; k < blocks; k++) {
-                    for (int l = 0; l < 8; l++) {
-                        int sum8 = act.laneSum8(b, k, l);
-                        lanes[16 * k + 8 * half + l] = q6 ? 4 * sum8 : Float.floatToRawIntBits((float) sum8);
-                    }
-                }
+            act.pairLaneSums8(p, lanes);            // the paired layout's lane sums × −8, already in this order
+            for (int i = 0; i < lanes.length; i++) {
+                lanes[i] = q6 ? 4 * lanes[i] : Float.floatToRawIntBits((float) lanes[i]);
             }
             MemorySegment.copy(lanes, 0, f, ValueLayout.JAVA_INT, p * stride, 16 * blocks);
         }

@@ -174,6 +174,11 @@ public final class Q8Activations {
         return seg.get(FLOAT, stride(blocks) * token + 32L * blocks + 32L * k);
     }
 
+    /** Pair {@code pair}'s lane sums × −8 in the paired layout (per block the first vector's 8, then the second's) into {@code dst}. */
+    void pairLaneSums8(int pair, int[] dst) {
+        MemorySegment.copy(seg, INT, pairAddress(pair) - seg.address() + 128L * blocks, dst, 0, 16 * blocks);
+    }
+
     /** The stored lane sum {@code −8 · Σ q} of lane {@code l} of block {@code k} of vector {@code token}. */
     int laneSum8(int token, int k, int l) {
         return seg.get(INT, stride(blocks) * token + 64L * blocks + 32L * k + 4L * l);

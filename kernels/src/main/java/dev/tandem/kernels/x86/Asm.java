@@ -747,4 +747,9 @@ final class Asm {
     void vpermpsZ(int dst, int indices, int base, int disp) {
         evexRM(M0F38, P66, false, 0x16, dst, indices, base, -1, disp);
     }
+
+    /** {@code vmulps zmm dst, zmm a, zmm b}. */
+    void vmulpsZReg(int dst, int a, int b) {
+        evexRR(M0F, P_NONE, false, 0x59, dst, a, b);
+    }
 }

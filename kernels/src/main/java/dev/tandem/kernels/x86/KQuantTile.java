@@ -369,7 +369,7 @@ public final class KQuantTile {
      * its pair factors (pair j of each at + j · stride: r13, r14, r15), r11 super-blocks left; zmm0-3 the
      * accumulators a of the 4 pairs (low half the pair's first vector, high half its second; Q4_K:
      * zmm4-7 their b), zmm8 the block's codes in both halves, zmm11 (and Q4_K zmm12) the block's
-     * weight factors.
+     * weight factors, Q4_K zmm14 the pair's {@code dx} lanes.
      *
      * <p>Where {@link #tile} multiplies a super-block's 16 weight factors by the compact scales into a
      * table and broadcasts (Q4_K) or permutes (Q6_K) from it, this one first spreads the block's factor
@@ -430,10 +430,14 @@ public final class KQuantTile {
                 }
                 a.vpdpbusdZ(9, 8, RBX, index[p], x);
                 a.vcvtdq2psZ(9, 9);
-                a.vmulpsZ(10, 11, RBP, index[p], x);            // ds · dx
-                a.vfmadd231psZ(p, 9, 10);
-                if (!q6) {
-                    a.vmulpsZ(13, 12, RBP, index[p], x);        // dm8 · dx
+                if (q6) {
+                    a.vmulpsZ(10, 11, RBP, index[p], x);        // ds · dx
+                    a.vfmadd231psZ(p, 9, 10);
+                } else {
+                    a.vmovdqu32Z(14, RBP, index[p], x);         // dx, loaded once for both products
+                    a.vmulpsZReg(10, 11, 14);                   // ds · dx
+                    a.vfmadd231psZ(p, 9, 10);
+                    a.vmulpsZReg(13, 12, 14);                   // dm8 · dx
                     a.vfmadd231psZMem(4 + p, 13, R12, index[p], x);  // times −float(8 · Σ xq)
                 }
             }
