@@ -148,12 +148,7 @@ public final class IntDot {
         Asm a = new Asm();
         int rowLoop = a.newLabel(), blockLoop = a.newLabel(), done = a.newLabel();
         a.pushCalleeSaved();
-        a.movLoad(R13, RSP, 56);                // pair stride
-        a.mov(R14, R13);
-        a.add(R14, R13);
-        a.mov(R15, R14);
-        a.add(R15, R13);
-        int[] index = {-1, R13, R14, R15};
+        int[] index = strides(a, 56);           // the 7th argument, after six pushes and the return address
         a.bind(rowLoop);
         a.test(RDX);
         a.jz(done);
@@ -163,13 +158,7 @@ public final class IntDot {
         a.mov(RAX, RDI);
         a.mov(R10, RDI);
         a.add(R10, RSI);
-        a.mov(RBX, R8);
-        a.mov(RBP, RCX);
-        a.shl(RBP, 6);
-        a.add(RBP, R8);                         // scales: pair + 64 · blocks
-        a.mov(R12, RCX);
-        a.shl(R12, q4 ? 6 : 7);
-        a.add(R12, RBP);                        // lane sums × −8 (+ 64 · blocks) or × −128 (+ 128 · blocks)
+        vectorPointers(a, 6, q4 ? 6 : 7);
         a.mov(R11, RCX);
         a.bind(blockLoop);
         for (int row = 0; row < 2; row++) {
@@ -303,12 +292,7 @@ public final class IntDot {
         Asm a = new Asm();
         int rowLoop = a.newLabel(), blockLoop = a.newLabel(), done = a.newLabel();
         a.pushCalleeSaved();
-        a.movLoad(R13, RSP, 56);                // actStride (after six pushes and the return address)
-        a.mov(R14, R13);
-        a.add(R14, R13);
-        a.mov(R15, R14);
-        a.add(R15, R13);
-        int[] index = {-1, R13, R14, R15};
+        int[] index = strides(a, 56);           // the 7th argument, after six pushes and the return address
         a.bind(rowLoop);
         a.test(RDX);
         a.jz(done);
@@ -318,13 +302,7 @@ public final class IntDot {
         a.mov(RAX, RDI);
         a.mov(R10, RDI);
         a.add(R10, RSI);
-        a.mov(RBX, R8);
-        a.mov(RBP, RCX);
-        a.shl(RBP, 5);
-        a.add(RBP, R8);                         // scales: act + 32 · blocks
-        a.mov(R12, RCX);
-        a.shl(R12, q4 ? 5 : 6);
-        a.add(R12, RBP);                        // lane sums × −8 (Q4_0) or × −128 (Q8_0)
+        vectorPointers(a, 5, q4 ? 5 : 6);
         a.mov(R11, RCX);
         a.bind(blockLoop);
         for (int row = 0; row < 2; row++) {
@@ -430,6 +408,34 @@ public final class IntDot {
         a.bind(done);
         a.popCalleeSavedAndReturn();
         return a.bytes();
+    }
+
+    /**
+     * r13, r14, r15 = 1, 2 and 3 times the stride at {@code [rsp + at]}; returns the index registers
+     * of vectors (or pairs) 0-3: none, r13, r14, r15.
+     */
+    static int[] strides(Asm a, int at) {
+        a.movLoad(R13, RSP, at);
+        a.mov(R14, R13);
+        a.add(R14, R13);
+        a.mov(R15, R14);
+        a.add(R15, R13);
+        return new int[]{-1, R13, R14, R15};
+    }
+
+    /**
+     * rbx / rbp / r12 = the quants, scales and lane sums of the vector (or pair) at r8, with rcx
+     * blocks: scales {@code 2^scaleShift · blocks} bytes after the quants, lane sums
+     * {@code 2^sumsShift · blocks} after the scales.
+     */
+    static void vectorPointers(Asm a, int scaleShift, int sumsShift) {
+        a.mov(RBX, R8);
+        a.mov(RBP, RCX);
+        a.shl(RBP, scaleShift);
+        a.add(RBP, R8);
+        a.mov(R12, RCX);
+        a.shl(R12, sumsShift);
+        a.add(R12, RBP);
     }
 
     /**

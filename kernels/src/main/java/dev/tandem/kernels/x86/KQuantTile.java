@@ -271,12 +271,7 @@ public final class KQuantTile {
         a.pushCalleeSaved();
         a.addImm(RSP, -TILE_FRAME);
         int args = TILE_FRAME + 56;             // after the frame, six pushes and the return address
-        a.movLoad(R13, RSP, args);              // actStride
-        a.mov(R14, R13);
-        a.add(R14, R13);
-        a.mov(R15, R14);
-        a.add(R15, R13);
-        int[] index = {-1, R13, R14, R15};
+        int[] index = IntDot.strides(a, args);  // actStride and its multiples
         if (q6) {
             for (int g = 0; g < 4; g++) {       // block g of a half: lanes 0-3 take factor 2g, lanes 4-7 factor 2g + 1
                 for (int l = 0; l < 8; l++) {
@@ -383,12 +378,7 @@ public final class KQuantTile {
         a.pushCalleeSaved();
         a.addImm(RSP, -WIDE_FRAME);
         int args = WIDE_FRAME + 56;             // after the frame, six pushes and the return address
-        a.movLoad(R13, RSP, args);              // pair stride
-        a.mov(R14, R13);
-        a.add(R14, R13);
-        a.mov(R15, R14);
-        a.add(R15, R13);
-        int[] index = {-1, R13, R14, R15};
+        int[] index = IntDot.strides(a, args);  // pair stride and its multiples
         if (q6) {
             for (int j = 0; j < 8; j++) {       // block j: lanes 0-3 take factor 2j, lanes 4-7 2j + 1, in both halves
                 for (int l = 0; l < 16; l++) {
