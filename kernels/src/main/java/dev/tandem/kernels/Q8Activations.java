@@ -1,5 +1,8 @@
 package dev.tandem.kernels;
 
+import dev.tandem.kernels.x86.IntDot;
+import dev.tandem.kernels.x86.KQuantTile;
+
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
@@ -36,8 +39,9 @@ public final class Q8Activations {
     private int blocks;
     private int count;
 
-    /** Batches from this size on also get the paired layout ({@link #pairAddress}). */
+    /** Batches from this size on also get the paired layout ({@link #pairAddress}), where a 512-bit tile reads it. */
     static final int PAIRED_FROM = 8;
+    private static final boolean PAIRS_READ = IntDot.wideTiles() || KQuantTile.wideAvailable();
 
     /** Bytes of one pair of vectors in the paired layout. */
     static long pairStride(int blocks) {
@@ -56,7 +60,7 @@ public final class Q8Activations {
         }
         blocks = cols / 32;
         count = batch;
-        boolean paired = batch >= PAIRED_FROM;
+        boolean paired = batch >= PAIRED_FROM && PAIRS_READ;
         long need = stride(blocks) * batch + (paired ? pairStride(blocks) * (batch / 2) : 0);
         if (seg.byteSize() < need) {
             seg = Arena.ofAuto().allocate(Math.max(need, 2 * seg.byteSize()), 64);
@@ -112,7 +116,7 @@ public final class Q8Activations {
 
     /** Native address of pair {@code pair} (vectors {@code 2·pair}, {@code 2·pair + 1}) in the paired layout; batches of at least {@link #PAIRED_FROM}. */
     public long pairAddress(int pair) {
-        if (count < PAIRED_FROM || pair >= count / 2) {
+        if (count < PAIRED_FROM || !PAIRS_READ || pair >= count / 2) {
             throw new IndexOutOfBoundsException("no pair " + pair + " in a batch of " + count);
         }
         return seg.address() + stride(blocks) * count + pairStride(blocks) * pair;

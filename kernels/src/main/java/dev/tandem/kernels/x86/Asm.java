@@ -297,19 +297,9 @@ final class Asm {
         vexRR(M0F38, P66, true, 0x08, dst, a, b);
     }
 
-    /** {@code vpsignb ymm dst, ymm a, [base + disp]}. */
-    void vpsignbMem(int dst, int a, int base, int disp) {
-        vexRM(M0F38, P66, true, 0x08, dst, a, base, disp);
-    }
-
     /** AVX-VNNI {@code {vex} vpdpbusd ymm acc, ymm u8, [base + disp]}: each int lane += 4 u8 × s8 products. */
     void vpdpbusdMem(int acc, int u8, int base, int disp) {
         vexRM(M0F38, P66, true, 0x50, acc, u8, base, disp);
-    }
-
-    /** AVX-VNNI {@code {vex} vpdpbusd ymm acc, ymm u8, ymm s8}. */
-    void vpdpbusd(int acc, int u8, int s8) {
-        vexRR(M0F38, P66, true, 0x50, acc, u8, s8);
     }
 
     /** {@code vpmaddubsw ymm dst, ymm u8, ymm s8}: adjacent u8 × s8 products summed to 16 bits. */
@@ -325,11 +315,6 @@ final class Asm {
     /** {@code vpmaddubsw ymm dst, ymm u8, [base + index + disp]}. */
     void vpmaddubswMem(int dst, int u8, int base, int index, int disp) {
         vexRMI(M0F38, P66, true, 0x04, dst, u8, base, index, disp);
-    }
-
-    /** {@code vpsubd ymm dst, ymm a, [base + index + disp]}. */
-    void vpsubdMem(int dst, int a, int base, int index, int disp) {
-        vexRMI(M0F, P66, true, 0xFA, dst, a, base, index, disp);
     }
 
     /** {@code vmulps ymm dst, ymm a, [base + index + disp]}. */
@@ -369,30 +354,12 @@ final class Asm {
         vexRR(M0F, P66, true, 0xDB, dst, a, b);
     }
 
-    /** {@code vpsubd ymm dst, ymm a, [base + disp]}. */
-    void vpsubdMem(int dst, int a, int base, int disp) {
-        vexRM(M0F, P66, true, 0xFA, dst, a, base, disp);
-    }
-
-    /** {@code vpsrlw xmm dst, xmm src, imm8}. */
-    void vpsrlw128(int dst, int src, int imm) {
-        vex(M0F, P66, false, false, 2, dst, src);            // VEX.vvvv = destination, ModRM.reg = /2
-        emit(0x71);
-        registers(2, src);
-        emit(imm);
-    }
-
     /** {@code vinserti128 ymm dst, ymm a, xmm b, imm8}. */
     void vinserti128(int dst, int a, int b, int imm) {
         vex(M0F3A, P66, false, true, dst, a, b);
         emit(0x38);
         registers(dst, b);
         emit(imm);
-    }
-
-    /** {@code vpbroadcastd ymm dst, dword [base + disp]}. */
-    void vpbroadcastdMem(int dst, int base, int disp) {
-        vexRM(M0F38, P66, true, 0x58, dst, 0, base, disp);
     }
 
     /** {@code vmovd xmm dst, r32}. */
@@ -584,10 +551,6 @@ final class Asm {
         vexRR(M0F, P66, true, 0xEB, dst, a, b);
     }
 
-    void vpsubd(int dst, int a, int b) {
-        vexRR(M0F, P66, true, 0xFA, dst, a, b);
-    }
-
     /** {@code vmulps ymm dst, ymm a, ymm b}. */
     void vmulps(int dst, int a, int b) {
         vexRR(M0F, P_NONE, true, 0x59, dst, a, b);
@@ -596,11 +559,6 @@ final class Asm {
     /** {@code vaddps ymm dst, ymm a, ymm b}. */
     void vaddps(int dst, int a, int b) {
         vexRR(M0F, P_NONE, true, 0x58, dst, a, b);
-    }
-
-    /** {@code vfnmadd231ps ymm acc, ymm a, ymm b}: acc = -(a · b) + acc, one rounding. */
-    void vfnmadd231ps(int acc, int a, int b) {
-        vexRR(M0F38, P66, true, 0xBC, acc, a, b);
     }
 
     /** {@code vbroadcastss ymm dst, dword [base + disp]}. */

@@ -33,7 +33,7 @@ public final class IntDot {
     private static final FunctionDescriptor TILE_SIGNATURE = FunctionDescriptor.ofVoid(ValueLayout.JAVA_LONG,
             ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
             ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG);
-    /** Rows and vectors of the {@link #tileQ8_0} register tile. */
+    /** Rows and vectors of the {@link #tile} register tile. */
     public static final int TILE_ROWS = 2, TILE_VECTORS = 4;
 
     /** Why the kernels cannot run here, or null when they can. */
@@ -207,7 +207,7 @@ public final class IntDot {
         return a.bytes();
     }
 
-    /** Whether {@link #tileQ8_0} and {@link #tileQ4_0} can run. */
+    /** Whether {@link #tile} and {@link #prepare} can run (AVX-VNNI). */
     public static boolean tiles() {
         return TILE_Q8_0 != null;
     }
