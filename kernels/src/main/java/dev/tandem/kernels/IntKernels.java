@@ -1,9 +1,12 @@
 package dev.tandem.kernels;
 
 import dev.tandem.kernels.x86.IntDot;
+import dev.tandem.kernels.x86.PackedDot;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.stream.IntStream;
 
 /**
  * The integer path ({@code --kernels q8}): Q8_0, Q4_0, Q4_K and Q6_K weights multiplied with
@@ -135,6 +138,144 @@ public final class IntKernels {
         } else {
             IntDot.q8_0(w, rowBytes, rows, blocks, act, out);
         }
+    }
+
+    /** Whether matrices of {@code type} are repacked for {@link PackedDot} on this machine (Q8_0 and Q4_0 with AVX-512 VNNI). */
+    public static boolean packs(GgmlType type) {
+        return (type == GgmlType.Q8_0 || type == GgmlType.Q4_0) && PackedDot.available();
+    }
+
+    /**
+     * A Q8_0 or Q4_0 matrix repacked for {@link PackedDot}: rows in groups of 16, each 32-bit lane of a
+     * 512-bit register one row (layout in {@link PackedDot}'s comment). A copy in native memory of
+     * about the matrix's own size, made once; the file's bytes are no longer read by matrix products.
+     */
+    public static final class Packed {
+        private final boolean q4;
+        private final int rows, cols, groups;
+        private final long groupBytes;
+        private final MemorySegment seg;
+
+        private Packed(boolean q4, int rows, int cols) {
+            this.q4 = q4;
+            this.rows = rows;
+            this.cols = cols;
+            this.groups = (rows + PackedDot.GROUP - 1) / PackedDot.GROUP;
+            this.groupBytes = (long) PackedDot.unitBytes(q4) * (cols / 32);
+            this.seg = Arena.ofAuto().allocate(groupBytes * groups, 64);
+        }
+
+        public int rows() {
+            return rows;
+        }
+
+        public int cols() {
+            return cols;
+        }
+
+        /** Bytes of native memory held. */
+        public long bytes() {
+            return seg.byteSize();
+        }
+
+        private long group(int g) {
+            return seg.address() + groupBytes * g;
+        }
+    }
+
+    /**
+     * The {@code rows × cols} {@code type} matrix at byte {@code base} of {@code data}, repacked
+     * ({@link #packs} must hold; {@code cols % 32 == 0}). Groups are packed in parallel.
+     */
+    public static Packed pack(GgmlType type, MemorySegment data, long base, int rows, int cols) {
+        if (!packs(type) || cols % 32 != 0) {
+            throw new IllegalArgumentException("no packed kernel for " + type + " with " + cols + " columns");
+        }
+        boolean q4 = type == GgmlType.Q4_0;
+        Packed p = new Packed(q4, rows, cols);
+        int blocks = cols / 32, blockBytes = q4 ? 18 : 34, unit = PackedDot.unitBytes(q4), chunks = q4 ? 4 : 8;
+        long rowBytes = type.bytesFor(cols);
+        ValueLayout.OfInt word = ValueLayout.JAVA_INT_UNALIGNED;
+        int padding = q4 ? 0x88888888 : 0x80808080;         // weight 0 (Q4_0: 8 - 8; Q8_0: 128 - 128)
+        IntStream groups = IntStream.range(0, p.groups);
+        // in parallel where other threads may read the weights (not a confined arena's)
+        (data.isAccessibleBy(ANOTHER_THREAD) ? groups.parallel() : groups).forEach(g -> {
+            long out = p.groupBytes * g;
+            for (int k = 0; k < blocks; k++, out += unit) {
+                for (int r = 0; r < PackedDot.GROUP; r++) {
+                    int row = PackedDot.GROUP * g + r;
+                    long blk = base + row * rowBytes + (long) k * blockBytes;
+                    p.seg.set(BlockFormat.HALF, out + 2L * r, row < rows ? data.get(BlockFormat.HALF, blk) : (short) 0);
+                    for (int c = 0; c < chunks; c++) {
+                        int v = row < rows ? data.get(word, blk + 2 + 4L * c) ^ (q4 ? 0 : 0x80808080) : padding;
+                        p.seg.set(word, out + 32 + 64L * c + 4L * r, v);
+                    }
+                }
+            }
+        });
+        return p;
+    }
+
+    /** A thread never started: {@code isAccessibleBy(ANOTHER_THREAD)} asks whether any thread may read a segment. */
+    private static final Thread ANOTHER_THREAD = Thread.ofPlatform().unstarted(() -> { });
+
+    /** Vectors' groups per tile call: 64 rows, whose weights stay in L1/L2 while every vector of the batch passes. */
+    private static final int TILE_GROUPS = 4;
+
+    /** Rows {@code [rowStart, rowEnd)} of {@code p} times each vector of {@code act}: {@code out[b · outStride + r]}. */
+    public static void matmul(Packed p, int rowStart, int rowEnd, Q8Activations act, float[] out, int outStride) {
+        int blocks = p.cols / 32;
+        if (act.blocks() != blocks) {
+            throw new IllegalArgumentException("activations of " + act.blocks() + " blocks for a " + p.cols + "-column matrix");
+        }
+        int batch = act.count(), g0 = rowStart / PackedDot.GROUP, g1 = (rowEnd + PackedDot.GROUP - 1) / PackedDot.GROUP;
+        long actStride = act.blockMajorStride();
+        // Batch 1 in calls of at most CALL_ROWS rows (safepoints: see matmul above); several vectors
+        // in blocks of TILE_GROUPS groups, up to MAX_VECTORS vectors a call.
+        int step = batch == 1 ? CALL_ROWS / PackedDot.GROUP : TILE_GROUPS;
+        int vectors = Math.min(batch, PackedDot.MAX_VECTORS);
+        long vectorBytes = 64L * step;
+        MemorySegment scratch = NativeScratch.out(PackedDot.GROUP * step * vectors);
+        for (int g = g0; g < g1; g += step) {
+            int groups = Math.min(step, g1 - g);
+            int r0 = Math.max(rowStart, PackedDot.GROUP * g), r1 = Math.min(rowEnd, PackedDot.GROUP * (g + groups));
+            for (int b = 0; b < batch; b += vectors) {
+                int n = Math.min(vectors, batch - b);
+                PackedDot.multiply(p.q4, n, p.group(g), groups, blocks, act.blockMajorAddress(b), actStride,
+                        scratch.address(), vectorBytes);
+                for (int t = 0; t < n; t++) {
+                    MemorySegment.copy(scratch, ValueLayout.JAVA_FLOAT, vectorBytes * t + 4L * (r0 - PackedDot.GROUP * g),
+                            out, (b + t) * outStride + r0, r1 - r0);
+                }
+            }
+        }
+    }
+
+    /**
+     * The packed kernels' operations for one row of the file's Q4_0 ({@code q4}) or Q8_0 weights at
+     * {@code offset}, in Java (see {@link PackedDot}): the reference the native kernels are tested against.
+     */
+    public static float packedRowReference(boolean q4, MemorySegment data, long offset, Q8Activations act, int token) {
+        int blocks = act.blocks();
+        int blockBytes = q4 ? 18 : 34;
+        float acc = 0;
+        for (int k = 0; k < blocks; k++) {
+            long blk = offset + (long) k * blockBytes;
+            int isum = 0;
+            for (int i = 0; i < 32; i++) {
+                int w;
+                if (q4) {
+                    int q = data.get(ValueLayout.JAVA_BYTE, blk + 2 + (i & 15)) & 0xff;
+                    w = (i < 16 ? q & 15 : q >> 4) - 8;
+                } else {
+                    w = data.get(ValueLayout.JAVA_BYTE, blk + 2 + i);
+                }
+                isum += w * act.q(token, 32 * k + i);
+            }
+            float scale = Float.float16ToFloat(data.get(BlockFormat.HALF, blk)) * act.scale(token, k);
+            acc = Math.fma((float) isum, scale, acc);
+        }
+        return acc;
     }
 
     /** The integer path's operations for one row, in Java (see {@link IntDot}): the reference and the fallback. */

@@ -2,6 +2,7 @@ package dev.tandem.kernels;
 
 import dev.tandem.kernels.x86.IntDot;
 import dev.tandem.kernels.x86.KQuantTile;
+import dev.tandem.kernels.x86.PackedDot;
 
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
@@ -23,6 +24,11 @@ import java.lang.foreign.ValueLayout;
  * then per block 8 ints, lane {@code l} = {@code −8 · (q[4l] + q[4l+1] + q[4l+2] + q[4l+3])} (Q4_0's
  * offset of 8, taken off by starting the lane's integer sum there); then per block the lane sums
  * times −128 (Q8_0's offset, when its weights are read as unsigned bytes).
+ *
+ * <p>Where the packed kernels run ({@link PackedDot}), also a block-major copy after all vectors
+ * (and pairs): per block, per vector, {@value PackedDot#ACT_ENTRY} bytes — the 32 quantized bytes,
+ * {@code dx} at 32, {@code −8 · Σq} at 36, {@code −128 · Σq} at 40 — so that the vectors a kernel call
+ * takes sit side by side, one pointer and fixed displacements away.
  */
 public final class Q8Activations {
     private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED;
@@ -42,6 +48,10 @@ public final class Q8Activations {
     /** Batches from this size on also get the paired layout ({@link #pairAddress}), where a 512-bit tile reads it. */
     static final int PAIRED_FROM = 8;
     private static final boolean PAIRS_READ = IntDot.wideTiles() || KQuantTile.wideAvailable();
+    private static final boolean BLOCK_MAJOR = PackedDot.available();
+    private final byte[] entry = new byte[PackedDot.ACT_ENTRY];
+    private final MemorySegment entries = MemorySegment.ofArray(entry);
+    private long blockMajorBase;
 
     /** Bytes of one pair of vectors in the paired layout. */
     static long pairStride(int blocks) {
@@ -61,7 +71,8 @@ public final class Q8Activations {
         blocks = cols / 32;
         count = batch;
         boolean paired = batch >= PAIRED_FROM && PAIRS_READ;
-        long need = stride(blocks) * batch + (paired ? pairStride(blocks) * (batch / 2) : 0);
+        blockMajorBase = stride(blocks) * batch + (paired ? pairStride(blocks) * (batch / 2) : 0);
+        long need = blockMajorBase + (BLOCK_MAJOR ? (long) PackedDot.ACT_ENTRY * blocks * batch : 0);
         if (seg.byteSize() < need) {
             seg = Arena.ofAuto().allocate(Math.max(need, 2 * seg.byteSize()), 64);
         }
@@ -88,7 +99,38 @@ public final class Q8Activations {
             if (paired && b < batch / 2 * 2) {
                 pair(b);
             }
+            if (BLOCK_MAJOR) {
+                blockMajor(b);
+            }
         }
+    }
+
+    /** Vector {@code b}'s entries in the block-major copy. */
+    private void blockMajor(int b) {
+        for (int k = 0; k < blocks; k++) {
+            System.arraycopy(q, 32 * k, entry, 0, 32);
+            entries.set(FLOAT, 32, scales[8 * k]);
+            int sum = 0;
+            for (int l = 0; l < 8; l++) {
+                sum += sums[8 * k + l];             // lane sums × −8: their total is −8 · Σq
+            }
+            entries.set(INT, 36, sum);
+            entries.set(INT, 40, 16 * sum);         // −128 · Σq
+            MemorySegment.copy(entries, 0, seg, blockMajorBase + (long) PackedDot.ACT_ENTRY * ((long) k * count + b), PackedDot.ACT_ENTRY);
+        }
+    }
+
+    /** Native address of vector {@code token}'s block 0 in the block-major copy (block k: + k · {@link #blockMajorStride}). */
+    public long blockMajorAddress(int token) {
+        if (!BLOCK_MAJOR) {
+            throw new IllegalStateException("no block-major copy: " + PackedDot.UNAVAILABLE);
+        }
+        return seg.address() + blockMajorBase + (long) PackedDot.ACT_ENTRY * token;
+    }
+
+    /** Bytes from one block to the next in the block-major copy. */
+    public long blockMajorStride() {
+        return (long) PackedDot.ACT_ENTRY * count;
     }
 
     /**

@@ -10,8 +10,21 @@ import dev.tandem.kernels.Q8Activations;
 
 import java.lang.foreign.MemorySegment;
 
-/** A mapped weight matrix {@code rows × cols} in some GGML format, and the kernels that use it. */
-public record Matrix(String name, Format format, MemorySegment data, int rows, int cols) {
+/**
+ * A mapped weight matrix {@code rows × cols} in some GGML format, and the kernels that use it.
+ * {@code packing} holds the repacked copy that the integer path's packed kernels read
+ * ({@link IntKernels#packs}: Q8_0 / Q4_0 on AVX-512 VNNI), made once, on first use or by {@link #pack}.
+ */
+public record Matrix(String name, Format format, MemorySegment data, int rows, int cols, Packing packing) {
+
+    /** The repacked copy of a matrix, made at most once (the first product or {@link #pack} makes it). */
+    public static final class Packing {
+        private volatile IntKernels.Packed packed;
+    }
+
+    public Matrix(String name, Format format, MemorySegment data, int rows, int cols) {
+        this(name, format, data, rows, cols, new Packing());
+    }
 
     /** The 2-D tensor {@code t} checked to be {@code rows × cols} (GGML dims {cols, rows}). */
     public static Matrix of(TensorInfo t, int rows, int cols) {
@@ -27,9 +40,39 @@ public record Matrix(String name, Format format, MemorySegment data, int rows, i
         return new Matrix(t.name(), f, t.data(), rows, cols);
     }
 
-    /** Rows per partition unit: small enough to balance threads, a multiple that keeps ranges tidy. */
+    /**
+     * Rows per partition unit: small enough to balance threads, a multiple that keeps ranges tidy
+     * (of 16 where the packed kernels take 16 rows at a time).
+     */
     public int grain(Parallel pool) {
-        return Math.max(1, Math.min(64, rows / (4 * pool.threads())));
+        int grain = Math.max(1, Math.min(64, rows / (4 * pool.threads())));
+        return packedPath() ? (grain + 15) / 16 * 16 : grain;
+    }
+
+    /** Whether products with this matrix go through the packed kernels. */
+    private boolean packedPath() {
+        return integerPath() && IntKernels.packs(format.type());
+    }
+
+    /**
+     * The repacked copy for the packed kernels, made now if it was not yet; null when this matrix
+     * does not take them ({@code --kernels f32}, other formats, other processors).
+     */
+    public IntKernels.Packed pack() {
+        if (!packedPath()) {
+            return null;
+        }
+        IntKernels.Packed p = packing.packed;
+        if (p == null) {
+            synchronized (packing) {
+                p = packing.packed;
+                if (p == null) {
+                    p = IntKernels.pack(format.type(), data, 0, rows, cols);
+                    packing.packed = p;
+                }
+            }
+        }
+        return p;
     }
 
     /**
@@ -47,6 +90,7 @@ public record Matrix(String name, Format format, MemorySegment data, int rows, i
         /** The input quantized to 8-bit blocks, when some matrix of the task takes the integer path. */
         private final Q8Activations act = new Q8Activations();
         private boolean quantized;
+        private final IntKernels.Packed[] packed = new IntKernels.Packed[3];
 
         /** {@code out = m · x} for {@code batch} vectors, rows split across the pool. */
         public void run(Parallel pool, Matrix m, float[] x, int batch, float[] out) {
@@ -80,6 +124,7 @@ public record Matrix(String name, Format format, MemorySegment data, int rows, i
             for (int i = 0; i < count; i++) {
                 rows += m[i].rows;
                 quantized |= m[i].integerPath();
+                packed[i] = m[i].pack();
             }
             if (quantized) {
                 act.quantize(x, batch, m1.cols);
@@ -89,6 +134,7 @@ public record Matrix(String name, Format format, MemorySegment data, int rows, i
             for (int i = 0; i < 3; i++) {
                 m[i] = null;
                 out[i] = null;
+                packed[i] = null;
             }
         }
 
@@ -98,7 +144,9 @@ public record Matrix(String name, Format format, MemorySegment data, int rows, i
             for (int i = 0; i < count; i++) {
                 Matrix mi = m[i];
                 int s = Math.max(start, offset), e = Math.min(end, offset + mi.rows);
-                if (s < e && quantized && mi.integerPath()) {
+                if (s < e && packed[i] != null) {
+                    IntKernels.matmul(packed[i], s - offset, e - offset, act, out[i], mi.rows);
+                } else if (s < e && quantized && mi.integerPath()) {
                     IntKernels.matmul(mi.format.type(), mi.data, 0, mi.cols, s - offset, e - offset, act, out[i], mi.rows);
                 } else if (s < e) {
                     mi.format.matmul(mi.data, 0, mi.cols, s - offset, e - offset, x, batch, out[i], mi.rows);

@@ -68,7 +68,22 @@ public final class Weights {
         float[] outNorm = vector(f, "output_norm.weight", c.dim());
         Matrix output = c.tiedOutput() ? embd : Matrix.of(f.tensor("output.weight"), c.vocab(), c.dim());
         float[] freqs = optionalVector(f, "rope_freqs.weight", c.ropeDim() / 2);
-        return new Weights(embd, layers, outNorm, output, freqs);
+        Weights w = new Weights(embd, layers, outNorm, output, freqs);
+        w.pack();
+        return w;
+    }
+
+    /**
+     * Repacks, now, the matrices that the integer path's packed kernels read (none unless
+     * {@code --kernels q8} is on and the processor has them), so that the first request does not pay it.
+     */
+    public void pack() {
+        for (Layer l : layers) {
+            for (Matrix m : new Matrix[]{l.wq, l.wk, l.wv, l.wo, l.gate, l.up, l.down}) {
+                m.pack();
+            }
+        }
+        output.pack();
     }
 
     private static float[] optionalVector(GgufFile f, String name, int n) {

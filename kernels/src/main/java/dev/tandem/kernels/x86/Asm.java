@@ -591,17 +591,24 @@ final class Asm {
         vexRMI(M0F38, P66, true, 0xB8, acc, a, base, index, disp);
     }
 
-    // ---- AVX-512 (EVEX, 512-bit, zmm0-15, no masks) ----
+    // ---- AVX-512 (EVEX, 512-bit, zmm0-31, no masks) ----
 
     /**
-     * EVEX prefix for a 512-bit operation: registers 0-15 only (R' and V' stay 1), no opmask, no
-     * broadcast. {@code index} 0 when there is none.
+     * EVEX prefix for a 512-bit operation, no opmask. Vector registers 0-31 ({@code reg}, {@code vvvv},
+     * and {@code rm} when {@code rmIsRegister}); for a memory operand {@code rm} is the base register and
+     * {@code index} the index (0 when there is none), and {@code broadcast} sets EVEX.b: the operand is one
+     * dword repeated in all 16 lanes ({@code {1to16}}).
      */
-    private void evex(int map, int pp, boolean w, int reg, int vvvv, int rm, int index) {
-        int p0 = ((reg & 8) == 0 ? 0x80 : 0) | ((index & 8) == 0 ? 0x40 : 0) | ((rm & 8) == 0 ? 0x20 : 0) | 0x10 | map;
+    private void evex(int map, int pp, boolean w, int reg, int vvvv, int rm, int index, boolean rmIsRegister, boolean broadcast) {
+        int x = rmIsRegister ? rm & 16 : index & 8;              // a register rm takes its bit 4 from EVEX.X
+        int p0 = ((reg & 8) == 0 ? 0x80 : 0) | (x == 0 ? 0x40 : 0) | ((rm & 8) == 0 ? 0x20 : 0) | ((reg & 16) == 0 ? 0x10 : 0) | map;
         int p1 = (w ? 0x80 : 0) | (~vvvv & 15) << 3 | 0x04 | pp;
-        int p2 = 0x40 | 0x08;                    // L'L = 10 (512 bits), V' = 1
+        int p2 = 0x40 | (broadcast ? 0x10 : 0) | ((vvvv & 16) == 0 ? 0x08 : 0);   // L'L = 10 (512 bits)
         emit(0x62, p0, p1, p2);
+    }
+
+    private void evex(int map, int pp, boolean w, int reg, int vvvv, int rm, int index) {
+        evex(map, pp, w, reg, vvvv, rm, index, false, false);
     }
 
     /**
@@ -627,9 +634,16 @@ final class Asm {
     }
 
     private void evexRR(int map, int pp, boolean w, int opcode, int dst, int src1, int src2) {
-        evex(map, pp, w, dst, src1, src2, 0);
+        evex(map, pp, w, dst, src1, src2, 0, true, false);
         emit(opcode);
         registers(dst, src2);
+    }
+
+    /** An EVEX instruction whose memory operand is one dword broadcast to 16 lanes ({@code [base + disp]{1to16}}). */
+    private void evexRMBroadcast(int map, int pp, int opcode, int dst, int src1, int base, int disp) {
+        evex(map, pp, false, dst, src1, base, 0, false, true);
+        emit(opcode);
+        evexMemory(dst, base, -1, disp);
     }
 
     private void evexRM(int map, int pp, boolean w, int opcode, int dst, int src1, int base, int index, int disp) {
@@ -685,7 +699,7 @@ final class Asm {
 
     /** {@code vextractf64x4 ymm dst, zmm src, imm8}: half {@code imm} of the zmm. */
     void vextractf64x4Z(int dst, int src, int imm) {
-        evex(M0F3A, P66, true, src, 0, dst, 0);
+        evex(M0F3A, P66, true, src, 0, dst, 0, true, false);
         emit(0x1B);
         registers(src, dst);
         emit(imm);
@@ -709,5 +723,50 @@ final class Asm {
     /** {@code vmulps zmm dst, zmm a, zmm b}. */
     void vmulpsZReg(int dst, int a, int b) {
         evexRR(M0F, P_NONE, false, 0x59, dst, a, b);
+    }
+
+    /** {@code vpdpbusd zmm acc, zmm u8, [base + disp]{1to16}}: every lane meets the same four signed bytes. */
+    void vpdpbusdZBroadcast(int acc, int u8, int base, int disp) {
+        evexRMBroadcast(M0F38, P66, 0x50, acc, u8, base, disp);
+    }
+
+    /** {@code vmulps zmm dst, zmm a, [base + disp]{1to16}}. */
+    void vmulpsZBroadcast(int dst, int a, int base, int disp) {
+        evexRMBroadcast(M0F, P_NONE, 0x59, dst, a, base, disp);
+    }
+
+    /** {@code vpandd zmm dst, zmm a, zmm b}. */
+    void vpanddZ(int dst, int a, int b) {
+        evexRR(M0F, P66, false, 0xDB, dst, a, b);
+    }
+
+    /** {@code vpsrlw zmm dst, zmm src, imm8}: each 16-bit word shifted right. */
+    void vpsrlwZ(int dst, int src, int imm) {
+        evex(M0F, P66, false, 2, dst, src, 0, true, false);
+        emit(0x71);
+        registers(2, src);
+        emit(imm);
+    }
+
+    /** {@code vpbroadcastd zmm dst, dword [base + disp]}. */
+    void vpbroadcastdZ(int dst, int base, int disp) {
+        evexRM(M0F38, P66, false, 0x58, dst, 0, base, -1, disp);
+    }
+
+    /** {@code vpbroadcastd zmm dst, r32 src}. */
+    void vpbroadcastdZGpr(int dst, int src) {
+        evex(M0F38, P66, false, dst, 0, src, 0, false, false);
+        emit(0x7C);
+        registers(dst, src);
+    }
+
+    /** {@code vcvtph2ps zmm dst, [base + disp]}: 16 halves to floats. */
+    void vcvtph2psZ(int dst, int base, int disp) {
+        evexRM(M0F38, P66, false, 0x13, dst, 0, base, -1, disp);
+    }
+
+    /** {@code vmovups [base + disp], zmm src}. */
+    void vmovupsZStore(int base, int disp, int src) {
+        evexRM(M0F, P_NONE, false, 0x11, src, 0, base, -1, disp);
     }
 }
