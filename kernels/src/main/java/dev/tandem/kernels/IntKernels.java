@@ -140,28 +140,39 @@ public final class IntKernels {
         }
     }
 
-    /** Whether matrices of {@code type} are repacked for {@link PackedDot} on this machine (Q8_0 and Q4_0 with AVX-512 VNNI). */
+    /** Whether matrices of {@code type} are repacked for {@link PackedDot} on this machine (Q8_0, Q4_0, Q4_K, Q6_K with AVX-512 VNNI). */
     public static boolean packs(GgmlType type) {
-        return (type == GgmlType.Q8_0 || type == GgmlType.Q4_0) && PackedDot.available();
+        return kind(type) != null && PackedDot.available();
+    }
+
+    private static PackedDot.Kind kind(GgmlType type) {
+        return switch (type) {
+            case Q8_0 -> PackedDot.Kind.Q8_0;
+            case Q4_0 -> PackedDot.Kind.Q4_0;
+            case Q4_K -> PackedDot.Kind.Q4_K;
+            case Q6_K -> PackedDot.Kind.Q6_K;
+            default -> null;
+        };
     }
 
     /**
-     * A Q8_0 or Q4_0 matrix repacked for {@link PackedDot}: rows in groups of 16, each 32-bit lane of a
-     * 512-bit register one row (layout in {@link PackedDot}'s comment). A copy in native memory of
-     * about the matrix's own size, made once; the file's bytes are no longer read by matrix products.
+     * A matrix repacked for {@link PackedDot}: rows in groups of 16, each 32-bit lane of a 512-bit
+     * register one row (layouts in {@link PackedDot.Kind}). A copy in native memory of about the
+     * matrix's own size (Q6_K: 1.3 times, its 6-bit weights as bytes), made once; the file's bytes are
+     * no longer read by matrix products.
      */
     public static final class Packed {
-        private final boolean q4;
+        private final PackedDot.Kind kind;
         private final int rows, cols, groups;
         private final long groupBytes;
         private final MemorySegment seg;
 
-        private Packed(boolean q4, int rows, int cols) {
-            this.q4 = q4;
+        private Packed(PackedDot.Kind kind, int rows, int cols) {
+            this.kind = kind;
             this.rows = rows;
             this.cols = cols;
             this.groups = (rows + PackedDot.GROUP - 1) / PackedDot.GROUP;
-            this.groupBytes = (long) PackedDot.unitBytes(q4) * (cols / 32);
+            this.groupBytes = (long) kind.unitBytes * (cols / 32 / kind.blocksPerUnit);
             this.seg = Arena.ofAuto().allocate(groupBytes * groups, 64);
         }
 
@@ -185,35 +196,87 @@ public final class IntKernels {
 
     /**
      * The {@code rows × cols} {@code type} matrix at byte {@code base} of {@code data}, repacked
-     * ({@link #packs} must hold; {@code cols % 32 == 0}). Groups are packed in parallel.
+     * ({@link #packs} must hold; {@code cols} a multiple of the format's block). Groups are packed in parallel.
      */
     public static Packed pack(GgmlType type, MemorySegment data, long base, int rows, int cols) {
-        if (!packs(type) || cols % 32 != 0) {
+        PackedDot.Kind kind = kind(type);
+        if (!packs(type) || cols % (32 * kind.blocksPerUnit) != 0) {
             throw new IllegalArgumentException("no packed kernel for " + type + " with " + cols + " columns");
         }
-        boolean q4 = type == GgmlType.Q4_0;
-        Packed p = new Packed(q4, rows, cols);
-        int blocks = cols / 32, blockBytes = q4 ? 18 : 34, unit = PackedDot.unitBytes(q4), chunks = q4 ? 4 : 8;
+        Packed p = new Packed(kind, rows, cols);
         long rowBytes = type.bytesFor(cols);
-        ValueLayout.OfInt word = ValueLayout.JAVA_INT_UNALIGNED;
-        int padding = q4 ? 0x88888888 : 0x80808080;         // weight 0 (Q4_0: 8 - 8; Q8_0: 128 - 128)
+        int units = cols / 32 / kind.blocksPerUnit;
         IntStream groups = IntStream.range(0, p.groups);
         // in parallel where other threads may read the weights (not a confined arena's)
         (data.isAccessibleBy(ANOTHER_THREAD) ? groups.parallel() : groups).forEach(g -> {
             long out = p.groupBytes * g;
-            for (int k = 0; k < blocks; k++, out += unit) {
+            for (int u = 0; u < units; u++, out += kind.unitBytes) {
                 for (int r = 0; r < PackedDot.GROUP; r++) {
                     int row = PackedDot.GROUP * g + r;
-                    long blk = base + row * rowBytes + (long) k * blockBytes;
-                    p.seg.set(BlockFormat.HALF, out + 2L * r, row < rows ? data.get(BlockFormat.HALF, blk) : (short) 0);
-                    for (int c = 0; c < chunks; c++) {
-                        int v = row < rows ? data.get(word, blk + 2 + 4L * c) ^ (q4 ? 0 : 0x80808080) : padding;
-                        p.seg.set(word, out + 32 + 64L * c + 4L * r, v);
+                    if (row < rows) {
+                        packUnit(kind, data, base + row * rowBytes, u, p.seg, out, r);
+                    } else if (kind == PackedDot.Kind.Q8_0 || kind == PackedDot.Kind.Q4_0) {
+                        // padding rows: weight 0 with scale 0 (Q4_0: 8 - 8; Q8_0: 128 - 128); the K-quants' zero scales suffice
+                        int zero = kind == PackedDot.Kind.Q4_0 ? 0x88888888 : 0x80808080;
+                        for (int c = 0; c < (kind == PackedDot.Kind.Q4_0 ? 4 : 8); c++) {
+                            p.seg.set(WORD, out + 32 + 64L * c + 4L * r, zero);
+                        }
                     }
                 }
             }
         });
         return p;
+    }
+
+    private static final ValueLayout.OfInt WORD = ValueLayout.JAVA_INT_UNALIGNED;
+    private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED;
+
+    /** Unit {@code u} of the row at {@code row} into lane {@code r} of the group's unit at {@code out}. */
+    private static void packUnit(PackedDot.Kind kind, MemorySegment data, long row, int u, MemorySegment dst, long out, int r) {
+        switch (kind) {
+            case Q8_0, Q4_0 -> {
+                boolean q4 = kind == PackedDot.Kind.Q4_0;
+                long blk = row + (long) u * (q4 ? 18 : 34);
+                dst.set(BlockFormat.HALF, out + 2L * r, data.get(BlockFormat.HALF, blk));
+                for (int c = 0; c < (q4 ? 4 : 8); c++) {
+                    dst.set(WORD, out + 32 + 64L * c + 4L * r, data.get(WORD, blk + 2 + 4L * c) ^ (q4 ? 0 : 0x80808080));
+                }
+            }
+            case Q4_K -> {
+                long blk = row + (long) u * Q4_K.BLOCK_BYTES;
+                dst.set(FLOAT, out + 4L * r, Float.float16ToFloat(data.get(BlockFormat.HALF, blk + Q4_K.D)));
+                dst.set(FLOAT, out + 64 + 4L * r, Float.float16ToFloat(data.get(BlockFormat.HALF, blk + Q4_K.DMIN)));
+                for (int s = 0; s < 8; s++) {
+                    dst.set(ValueLayout.JAVA_BYTE, out + 128 + 16L * s + r, (byte) Q4_K.scale(data, blk + Q4_K.SCALES, s));
+                    dst.set(ValueLayout.JAVA_BYTE, out + 256 + 16L * s + r, (byte) Q4_K.min(data, blk + Q4_K.SCALES, s));
+                }
+                for (int pair = 0; pair < 4; pair++) {
+                    for (int c = 0; c < 8; c++) {
+                        dst.set(WORD, out + 384 + 512L * pair + 64L * c + 4L * r, data.get(WORD, blk + Q4_K.QS + 32L * pair + 4L * c));
+                    }
+                }
+            }
+            case Q6_K -> {
+                long blk = row + (long) u * Q6_K.BLOCK_BYTES;
+                dst.set(FLOAT, out + 4L * r, Float.float16ToFloat(data.get(BlockFormat.HALF, blk + Q6_K.D)));
+                for (int g = 0; g < 16; g++) {
+                    dst.set(ValueLayout.JAVA_BYTE, out + 64 + 16L * g + r, data.get(ValueLayout.JAVA_BYTE, blk + Q6_K.SCALES + g));
+                }
+                for (int j = 0; j < 8; j++) {
+                    for (int i = 0; i < 32; i++) {
+                        dst.set(ValueLayout.JAVA_BYTE, out + 320 + 512L * j + 64L * (i / 4) + 4L * r + i % 4, (byte) q6(data, blk, j, i));
+                    }
+                }
+            }
+        }
+    }
+
+    /** Element {@code i} of block {@code j} of the Q6_K super-block at {@code blk}: its 6-bit {@code q} (weight {@code q − 32}). */
+    private static int q6(MemorySegment data, long blk, int j, int i) {
+        int h = j / 4, g = j % 4;
+        int ql = Q4_K.u8(data, blk + Q6_K.QL + 64 * h + 32 * (g % 2) + i);
+        int top = Q4_K.u8(data, blk + Q6_K.QH + 32 * h + i) >> 2 * g & 3;
+        return (g < 2 ? ql & 0xf : ql >> 4) | top << 4;
     }
 
     /** A thread never started: {@code isAccessibleBy(ANOTHER_THREAD)} asks whether any thread may read a segment. */
@@ -241,7 +304,7 @@ public final class IntKernels {
             int r0 = Math.max(rowStart, PackedDot.GROUP * g), r1 = Math.min(rowEnd, PackedDot.GROUP * (g + groups));
             for (int b = 0; b < batch; b += vectors) {
                 int n = Math.min(vectors, batch - b);
-                PackedDot.multiply(p.q4, n, p.group(g), groups, blocks, act.blockMajorAddress(b), actStride,
+                PackedDot.multiply(p.kind, n, p.group(g), groups, blocks, act.blockMajorAddress(b), actStride,
                         scratch.address(), vectorBytes);
                 for (int t = 0; t < n; t++) {
                     MemorySegment.copy(scratch, ValueLayout.JAVA_FLOAT, vectorBytes * t + 4L * (r0 - PackedDot.GROUP * g),
@@ -252,28 +315,62 @@ public final class IntKernels {
     }
 
     /**
-     * The packed kernels' operations for one row of the file's Q4_0 ({@code q4}) or Q8_0 weights at
-     * {@code offset}, in Java (see {@link PackedDot}): the reference the native kernels are tested against.
+     * The packed kernels' operations for one row of the file's {@code type} weights at {@code offset},
+     * in Java (see {@link PackedDot}): the reference the native kernels are tested against.
      */
-    public static float packedRowReference(boolean q4, MemorySegment data, long offset, Q8Activations act, int token) {
+    public static float packedRowReference(GgmlType type, MemorySegment data, long offset, Q8Activations act, int token) {
         int blocks = act.blocks();
-        int blockBytes = q4 ? 18 : 34;
         float acc = 0;
         for (int k = 0; k < blocks; k++) {
-            long blk = offset + (long) k * blockBytes;
-            int isum = 0;
-            for (int i = 0; i < 32; i++) {
-                int w;
-                if (q4) {
-                    int q = data.get(ValueLayout.JAVA_BYTE, blk + 2 + (i & 15)) & 0xff;
-                    w = (i < 16 ? q & 15 : q >> 4) - 8;
-                } else {
-                    w = data.get(ValueLayout.JAVA_BYTE, blk + 2 + i);
+            float dx = act.scale(token, k);
+            switch (type) {
+                case Q8_0, Q4_0 -> {
+                    boolean q4 = type == GgmlType.Q4_0;
+                    long blk = offset + (long) k * (q4 ? 18 : 34);
+                    int isum = 0;
+                    for (int i = 0; i < 32; i++) {
+                        int w;
+                        if (q4) {
+                            int q = data.get(ValueLayout.JAVA_BYTE, blk + 2 + (i & 15)) & 0xff;
+                            w = (i < 16 ? q & 15 : q >> 4) - 8;
+                        } else {
+                            w = data.get(ValueLayout.JAVA_BYTE, blk + 2 + i);
+                        }
+                        isum += w * act.q(token, 32 * k + i);
+                    }
+                    float scale = Float.float16ToFloat(data.get(BlockFormat.HALF, blk)) * dx;
+                    acc = Math.fma((float) isum, scale, acc);
                 }
-                isum += w * act.q(token, 32 * k + i);
+                case Q4_K -> {
+                    long blk = offset + (long) (k / 8) * Q4_K.BLOCK_BYTES;
+                    int s = k % 8;
+                    float ds = Float.float16ToFloat(data.get(BlockFormat.HALF, blk + Q4_K.D)) * Q4_K.scale(data, blk + Q4_K.SCALES, s);
+                    float dm = Float.float16ToFloat(data.get(BlockFormat.HALF, blk + Q4_K.DMIN)) * Q4_K.min(data, blk + Q4_K.SCALES, s);
+                    int isum = 0, xsum = 0;
+                    for (int i = 0; i < 32; i++) {
+                        int q = Q4_K.u8(data, blk + Q4_K.QS + 32 * (s / 2) + i);
+                        int xq = act.q(token, 32 * k + i);
+                        isum += (s % 2 == 0 ? q & 0xf : q >> 4) * xq;
+                        xsum += xq;
+                    }
+                    acc = Math.fma((float) isum, ds * dx, acc);
+                    acc = Math.fma(dm, dx * (float) -xsum, acc);
+                }
+                case Q6_K -> {
+                    long blk = offset + (long) (k / 8) * Q6_K.BLOCK_BYTES;
+                    int j = k % 8;
+                    float d = Float.float16ToFloat(data.get(BlockFormat.HALF, blk + Q6_K.D));
+                    for (int half = 0; half < 2; half++) {
+                        int isum = 0;
+                        for (int i = 16 * half; i < 16 * half + 16; i++) {
+                            isum += (q6(data, blk, j, i) - 32) * act.q(token, 32 * k + i);
+                        }
+                        float ds = d * data.get(ValueLayout.JAVA_BYTE, blk + Q6_K.SCALES + 2 * j + half);
+                        acc = Math.fma((float) isum, ds * dx, acc);
+                    }
+                }
+                default -> throw new IllegalArgumentException("no packed kernel for " + type);
             }
-            float scale = Float.float16ToFloat(data.get(BlockFormat.HALF, blk)) * act.scale(token, k);
-            acc = Math.fma((float) isum, scale, acc);
         }
         return acc;
     }

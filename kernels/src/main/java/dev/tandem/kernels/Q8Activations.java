@@ -27,8 +27,9 @@ import java.lang.foreign.ValueLayout;
  *
  * <p>Where the packed kernels run ({@link PackedDot}), also a block-major copy after all vectors
  * (and pairs): per block, per vector, {@value PackedDot#ACT_ENTRY} bytes — the 32 quantized bytes,
- * {@code dx} at 32, {@code −8 · Σq} at 36, {@code −128 · Σq} at 40 — so that the vectors a kernel call
- * takes sit side by side, one pointer and fixed displacements away.
+ * {@code dx} at 32, {@code −8 · Σq} at 36, {@code −128 · Σq} at 40, {@code dx · float(−Σq)} at 44,
+ * {@code −32 · Σq} of the first and second 16 at 48 and 52 — so that the vectors a kernel call takes sit
+ * side by side, one pointer and fixed displacements away.
  */
 public final class Q8Activations {
     private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED;
@@ -110,12 +111,17 @@ public final class Q8Activations {
         for (int k = 0; k < blocks; k++) {
             System.arraycopy(q, 32 * k, entry, 0, 32);
             entries.set(FLOAT, 32, scales[8 * k]);
-            int sum = 0;
-            for (int l = 0; l < 8; l++) {
-                sum += sums[8 * k + l];             // lane sums × −8: their total is −8 · Σq
+            int low = 0, high = 0;
+            for (int i = 0; i < 16; i++) {
+                low += q[32 * k + i];
+                high += q[32 * k + 16 + i];
             }
-            entries.set(INT, 36, sum);
-            entries.set(INT, 40, 16 * sum);         // −128 · Σq
+            int sum = low + high;
+            entries.set(INT, 36, -8 * sum);
+            entries.set(INT, 40, -128 * sum);
+            entries.set(FLOAT, 44, scales[8 * k] * (float) -sum);
+            entries.set(INT, 48, -32 * low);
+            entries.set(INT, 52, -32 * high);
             MemorySegment.copy(entries, 0, seg, blockMajorBase + (long) PackedDot.ACT_ENTRY * ((long) k * count + b), PackedDot.ACT_ENTRY);
         }
     }

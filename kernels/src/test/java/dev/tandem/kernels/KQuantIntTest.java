@@ -38,7 +38,7 @@ class KQuantIntTest {
      * super-blocks get extreme scale bytes: all ones (Q4_K: scales and mins 63; Q6_K: -1), all
      * zeros, Q6_K's -128 and 127.
      */
-    private static MemorySegment weights(GgmlType type, int rows, int cols, SplittableRandom rnd, boolean positiveScales, Arena arena) {
+    static MemorySegment weights(GgmlType type, int rows, int cols, SplittableRandom rnd, boolean positiveScales, Arena arena) {
         long rb = type.bytesFor(cols);
         MemorySegment w = arena.allocate(rb * rows + 64, 64);
         for (long i = 0; i < rb * rows; i++) {

@@ -17,7 +17,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** The packed kernels ({@link PackedDot}, 16 rows a register): native against the Java twin bitwise, batch and range invariance. */
 class PackedKernelsTest {
 
+    /** Q8_0 / Q4_0: quantized Gaussian rows; Q4_K / Q6_K: random bytes with finite scales ({@link KQuantIntTest#weights}). */
     private static MemorySegment weights(Format f, int rows, int cols, SplittableRandom rnd, Arena arena) {
+        GgmlType type = f.type();
+        if (type == GgmlType.Q4_K || type == GgmlType.Q6_K) {
+            return KQuantIntTest.weights(type, rows, cols, rnd, false, arena);
+        }
         long rb = f.rowBytes(cols);
         MemorySegment w = arena.allocate(rb * rows + 64, 64);
         float[] row = new float[cols];
@@ -50,7 +55,10 @@ class PackedKernelsTest {
     @CsvSource({"Q8_0, 37, 64, 3, 0, 37", "Q4_0, 37, 64, 3, 0, 37", "Q8_0, 70, 2048, 1, 0, 70", "Q4_0, 70, 2048, 1, 3, 69",
             "Q8_0, 1, 32, 1, 0, 1", "Q4_0, 3, 96, 2, 1, 3", "Q8_0, 67, 256, 9, 5, 60", "Q4_0, 67, 256, 9, 0, 67",
             "Q8_0, 4200, 64, 1, 0, 4200", "Q4_0, 4200, 64, 1, 17, 4190", "Q8_0, 131, 96, 21, 0, 131", "Q4_0, 5, 2048, 16, 0, 5",
-            "Q8_0, 64, 128, 8, 16, 48", "Q4_0, 64, 128, 7, 0, 64", "Q8_0, 48, 8192, 2, 0, 48"})
+            "Q8_0, 64, 128, 8, 16, 48", "Q4_0, 64, 128, 7, 0, 64", "Q8_0, 48, 8192, 2, 0, 48",
+            "Q4_K, 37, 256, 3, 0, 37", "Q6_K, 37, 256, 3, 0, 37", "Q4_K, 70, 2048, 1, 3, 69", "Q6_K, 70, 2048, 1, 0, 70",
+            "Q4_K, 67, 512, 9, 5, 60", "Q6_K, 67, 512, 9, 0, 67", "Q4_K, 4200, 256, 1, 17, 4190", "Q6_K, 131, 256, 21, 0, 131",
+            "Q4_K, 5, 2048, 16, 0, 5", "Q6_K, 64, 768, 8, 16, 48"})
     void nativeEqualsTheJavaTwinBitwise(GgmlType type, int rows, int cols, int batch, int from, int to) {
         assumePacked();
         Format f = Formats.of(type);
@@ -71,7 +79,7 @@ class PackedKernelsTest {
                         assertTrue(Float.isNaN(got), "row " + r + " outside [" + from + ", " + to + ") was written");
                         continue;
                     }
-                    float expected = IntKernels.packedRowReference(type == GgmlType.Q4_0, w, r * f.rowBytes(cols), act, b);
+                    float expected = IntKernels.packedRowReference(type, w, r * f.rowBytes(cols), act, b);
                     assertEquals(Float.floatToRawIntBits(expected), Float.floatToRawIntBits(got),
                             type + " row " + r + " vector " + b + ": " + expected + " vs " + got);
                 }
@@ -82,7 +90,7 @@ class PackedKernelsTest {
     @Test
     void aVectorsResultDoesNotDependOnItsBatchOrRowRange() {
         assumePacked();
-        for (GgmlType type : new GgmlType[]{GgmlType.Q8_0, GgmlType.Q4_0}) {
+        for (GgmlType type : new GgmlType[]{GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_K, GgmlType.Q6_K}) {
             Format f = Formats.of(type);
             int rows = 100, cols = 256, batch = 11;
             SplittableRandom rnd = new SplittableRandom(7);
@@ -112,7 +120,7 @@ class PackedKernelsTest {
     @Test
     void thePackedProductIsCloseToTheExactOne() {
         assumePacked();
-        for (GgmlType type : new GgmlType[]{GgmlType.Q8_0, GgmlType.Q4_0}) {
+        for (GgmlType type : new GgmlType[]{GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_K, GgmlType.Q6_K}) {
             Format f = Formats.of(type);
             int rows = 40, cols = 512;
             SplittableRandom rnd = new SplittableRandom(11);

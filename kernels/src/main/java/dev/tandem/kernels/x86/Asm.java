@@ -769,4 +769,19 @@ final class Asm {
     void vmovupsZStore(int base, int disp, int src) {
         evexRM(M0F, P_NONE, false, 0x11, src, 0, base, -1, disp);
     }
+
+    /** {@code vfmadd231ps zmm acc, zmm a, [base + disp]{1to16}}: acc = a · m + acc, one rounding. */
+    void vfmadd231psZBroadcast(int acc, int a, int base, int disp) {
+        evexRMBroadcast(M0F38, P66, 0xB8, acc, a, base, disp);
+    }
+
+    /** {@code vpmovzxbd zmm dst, [base + disp]}: 16 unsigned bytes widened to dwords. */
+    void vpmovzxbdZ(int dst, int base, int disp) {
+        evexRM(M0F38, P66, false, 0x31, dst, 0, base, -1, disp);
+    }
+
+    /** {@code vpmovsxbd zmm dst, [base + disp]}: 16 signed bytes widened to dwords. */
+    void vpmovsxbdZ(int dst, int base, int disp) {
+        evexRM(M0F38, P66, false, 0x21, dst, 0, base, -1, disp);
+    }
 }

@@ -48,4 +48,19 @@ class AsmTest {
                 "7d486fc9";
         assertEquals(expected, HexFormat.of().formatHex(a.bytes()));
     }
+
+    @Test
+    void kQuantKernelEncodingsMatchBinutils() {
+        Asm a = new Asm();
+        a.vfmadd231psZBroadcast(16, 7, Asm.R11, 0x2c);
+        a.vfmadd231psZBroadcast(23, 25, Asm.RAX, 0);
+        a.vpmovzxbdZ(4, Asm.RDI, 0x80);
+        a.vpmovzxbdZ(20, Asm.R12, 0);
+        a.vpmovsxbdZ(7, Asm.RDI, 0x50);
+        a.vpmovsxbdZ(28, Asm.R9, 0x10);
+        a.vmulpsZ(4, 4, Asm.RDI, -1, 0);
+        a.vmulpsZ(7, 7, Asm.RDI, -1, 0x40);
+        assertEquals("62c24558b8832c00000062e23550b83862f27d4831a78000000062c27d4831242462f27d4821bf5000000062427d48"
+                + "21a11000000062f15c48592762f1444859bf40000000", HexFormat.of().formatHex(a.bytes()));
+    }
 }
