@@ -1,5 +1,7 @@
 package dev.tandem.kernels;
 
+import jdk.incubator.vector.FloatVector;
+
 import java.util.Arrays;
 
 /**
@@ -58,12 +60,55 @@ public final class Attention {
             }
         }
         Ops.softmax(scores, 0, n);
-        Arrays.fill(out, outOff, outOff + headDim, 0f);
-        for (int t0 = 0; t0 < n; t0 += pageSize) {
-            int row = pages[t0 / pageSize] * pageSize * rowStride + headOffset;
-            for (int t = t0; t < Math.min(n, t0 + pageSize); t++, row += rowStride) {
-                Ops.axpy(out, outOff, scores[t], v, row, headDim);
+        weightedSum(scores, v, pages, pageSize, rowStride, headOffset, n, headDim, out, outOff);
+    }
+
+    /**
+     * {@code out[outOff + i] = Σ_t scores[t] · v_t[i]}, for each element one fused multiply-add per
+     * position from {@code t = 0} up, starting at 0: exactly {@link Ops#axpy} once per position into a
+     * zeroed {@code out}, with the sums kept in registers (up to four vectors at a time) instead of
+     * stored and reloaded per position.
+     */
+    static void weightedSum(float[] scores, float[] v, int[] pages, int pageSize, int rowStride, int headOffset, int n,
+                            int headDim, float[] out, int outOff) {
+        var S = Vectors.F;
+        int bound = S.loopBound(headDim);
+        int c = 0;
+        for (; c + 4 * L <= bound; c += 4 * L) {
+            FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
+            for (int t0 = 0; t0 < n; t0 += pageSize) {
+                int row = pages[t0 / pageSize] * pageSize * rowStride + headOffset + c;
+                int tEnd = Math.min(n, t0 + pageSize);
+                for (int t = t0; t < tEnd; t++, row += rowStride) {
+                    FloatVector s = FloatVector.broadcast(S, scores[t]);
+                    a0 = FloatVector.fromArray(S, v, row).fma(s, a0);
+                    a1 = FloatVector.fromArray(S, v, row + L).fma(s, a1);
+                    a2 = FloatVector.fromArray(S, v, row + 2 * L).fma(s, a2);
+                    a3 = FloatVector.fromArray(S, v, row + 3 * L).fma(s, a3);
+                }
             }
+            a0.intoArray(out, outOff + c);
+            a1.intoArray(out, outOff + c + L);
+            a2.intoArray(out, outOff + c + 2 * L);
+            a3.intoArray(out, outOff + c + 3 * L);
+        }
+        for (; c < bound; c += L) {
+            FloatVector a0 = FloatVector.zero(S);
+            for (int t0 = 0; t0 < n; t0 += pageSize) {
+                int row = pages[t0 / pageSize] * pageSize * rowStride + headOffset + c;
+                int tEnd = Math.min(n, t0 + pageSize);
+                for (int t = t0; t < tEnd; t++, row += rowStride) {
+                    a0 = FloatVector.fromArray(S, v, row).fma(FloatVector.broadcast(S, scores[t]), a0);
+                }
+            }
+            a0.intoArray(out, outOff + c);
+        }
+        for (int i = bound; i < headDim; i++) {
+            float a = 0;
+            for (int t = 0; t < n; t++) {
+                a = Math.fma(v[rowOffset(pages, pageSize, rowStride, t) + headOffset + i], scores[t], a);
+            }
+            out[outOff + i] = a;
         }
     }
 

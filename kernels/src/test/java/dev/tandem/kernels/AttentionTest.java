@@ -5,6 +5,7 @@ import org.junit.jupiter.api.Test;
 import java.util.Arrays;
 
 import static dev.tandem.kernels.TestData.assertBits;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** {@link Attention#attend} over paged KV storage against {@link Attention#attendReference}. */
@@ -102,6 +103,31 @@ class AttentionTest {
                 assertTrue(Float.isNaN(out[i + 3]), "half 0x" + Integer.toHexString(i) + " is NaN, widened to " + out[i + 3]);
             } else {
                 assertBits(want, out[i + 3], "half 0x" + Integer.toHexString(i));
+            }
+        }
+    }
+
+    @Test
+    void weightedSumIsAxpyPerPositionBitwise() {
+        java.util.SplittableRandom rnd = new java.util.SplittableRandom(3);
+        for (int headDim : new int[]{4, 17, 64, 80, 128, 130}) {
+            int pageSize = 7, rowStride = 3 * headDim + 5, n = 40, headOffset = headDim + 2;
+            int[] pages = {4, 0, 2, 5, 1, 3};
+            float[] v = new float[(pages.length * pageSize + 1) * rowStride];
+            for (int i = 0; i < v.length; i++) {
+                v[i] = (float) rnd.nextGaussian();
+            }
+            float[] scores = new float[n];
+            for (int t = 0; t < n; t++) {
+                scores[t] = (float) rnd.nextDouble();
+            }
+            float[] expected = new float[headDim + 3], got = new float[headDim + 3];
+            for (int t = 0; t < n; t++) {
+                Ops.axpy(expected, 3, scores[t], v, Attention.rowOffset(pages, pageSize, rowStride, t) + headOffset, headDim);
+            }
+            Attention.weightedSum(scores, v, pages, pageSize, rowStride, headOffset, n, headDim, got, 3);
+            for (int i = 0; i < headDim; i++) {
+                assertEquals(Float.floatToRawIntBits(expected[3 + i]), Float.floatToRawIntBits(got[3 + i]), "headDim " + headDim + " element " + i);
             }
         }
     }

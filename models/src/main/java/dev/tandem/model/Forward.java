@@ -254,12 +254,14 @@ public final class Forward {
     /** Causal attention of every (row, query head) over its sequence's cached positions {@code [0, pos]}. */
     private void attention(int layer, int n) {
         attentionTask.layer = layer;
+        attentionTask.units = n * c.heads();
         pool.forRange(n * c.heads(), 1, attentionTask);
     }
 
     /** Attention over a range of (row, head) units; preallocated so a step allocates nothing. */
     private final class AttentionTask implements Parallel.RangeTask {
         int layer;
+        int units;
 
         @Override
         public void run(int start, int end) {
@@ -269,7 +271,10 @@ public final class Forward {
             boolean half = kv.type == KvCache.Type.F16;
             float[] keys = half ? null : kv.keys[layer], values = half ? null : kv.values[layer];
             short[] keysHalf = half ? kv.keysHalf[layer] : null, valuesHalf = half ? kv.valuesHalf[layer] : null;
-            for (int u = start; u < end; u++) {
+            for (int i = start; i < end; i++) {
+                // last rows first: in a prompt they attend over the most positions, so the parts taken
+                // first are the longest and the threads finish together (longest-first scheduling)
+                int u = units - 1 - i;
                 int r = u / heads, h = u % heads;
                 int len = rowPos[r] + 1;
                 float[] s = scores.get();
