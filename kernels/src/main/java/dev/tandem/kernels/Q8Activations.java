@@ -53,6 +53,7 @@ public final class Q8Activations {
     private final byte[] entry = new byte[PackedDot.ACT_ENTRY];
     private final MemorySegment entries = MemorySegment.ofArray(entry);
     private long blockMajorBase;
+    private boolean paired;
 
     /** Bytes of one pair of vectors in the paired layout. */
     static long pairStride(int blocks) {
@@ -66,12 +67,22 @@ public final class Q8Activations {
 
     /** Quantizes {@code batch} vectors {@code x[b · cols ..]} of {@code cols} floats ({@code cols % 32 == 0}). */
     public void quantize(float[] x, int batch, int cols) {
+        quantize(x, batch, cols, false);
+    }
+
+    /**
+     * As {@link #quantize(float[], int, int)}; {@code packedOnly}: only the packed kernels will read these
+     * activations (every integer-path matrix of the product is {@code IntKernels.Packed}), so the paired
+     * layout of the row-major tiles is not built ({@link #pairAddress} then throws).
+     */
+    public void quantize(float[] x, int batch, int cols, boolean packedOnly) {
         if (cols % 32 != 0 || cols == 0) {
             throw new IllegalArgumentException(cols + " is not a positive multiple of 32");
         }
         blocks = cols / 32;
         count = batch;
-        boolean paired = batch >= PAIRED_FROM && PAIRS_READ;
+        boolean paired = batch >= PAIRED_FROM && PAIRS_READ && !packedOnly;
+        this.paired = paired;
         blockMajorBase = stride(blocks) * batch + (paired ? pairStride(blocks) * (batch / 2) : 0);
         long need = blockMajorBase + (BLOCK_MAJOR ? (long) PackedDot.ACT_ENTRY * blocks * batch : 0);
         if (seg.byteSize() < need) {
@@ -164,7 +175,7 @@ public final class Q8Activations {
 
     /** Native address of pair {@code pair} (vectors {@code 2·pair}, {@code 2·pair + 1}) in the paired layout; batches of at least {@link #PAIRED_FROM}. */
     public long pairAddress(int pair) {
-        if (count < PAIRED_FROM || !PAIRS_READ || pair >= count / 2) {
+        if (!paired || pair >= count / 2) {
             throw new IndexOutOfBoundsException("no pair " + pair + " in a batch of " + count);
         }
         return seg.address() + stride(blocks) * count + pairStride(blocks) * pair;

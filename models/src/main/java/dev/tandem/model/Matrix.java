@@ -121,13 +121,15 @@ public record Matrix(String name, Format format, MemorySegment data, int rows, i
             this.batch = batch;
             int rows = 0;
             quantized = false;
+            boolean packedOnly = true;
             for (int i = 0; i < count; i++) {
                 rows += m[i].rows;
                 quantized |= m[i].integerPath();
                 packed[i] = m[i].pack();
+                packedOnly &= packed[i] != null || !m[i].integerPath();
             }
             if (quantized) {
-                act.quantize(x, batch, m1.cols);
+                act.quantize(x, batch, m1.cols, packedOnly);
             }
             pool.forRange(rows, m1.grain(pool), this);
             this.x = null;
