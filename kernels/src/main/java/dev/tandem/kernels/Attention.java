@@ -1,7 +1,10 @@
 package dev.tandem.kernels;
 
+import dev.tandem.kernels.x86.AttentionDot;
 import jdk.incubator.vector.FloatVector;
 
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
 
 /**
@@ -20,6 +23,44 @@ public final class Attention {
     /** Float offset of position {@code t}'s row in paged storage. */
     public static int rowOffset(int[] pages, int pageSize, int rowStride, int t) {
         return (pages[t / pageSize] * pageSize + t % pageSize) * rowStride;
+    }
+
+    /** Whether {@link AttentionDot}'s kernels do exactly this class's operations here: at 16 float lanes, whole 16-float vectors, pages of whole blocks of 16. */
+    static boolean nativeFits(int headDim, int pageSize) {
+        return AttentionDot.available() && L == 16 && headDim % 16 == 0 && headDim <= 16 * AttentionDot.MAX_VECTORS
+                && pageSize % 16 == 0;
+    }
+
+    /**
+     * {@link #attend} with the keys and values also given as heap segments of the same arrays ({@code kSeg},
+     * {@code vSeg}; null: none): where {@link #nativeFits} holds, the scores and the weighted sum run in
+     * {@link AttentionDot}'s native kernels, bitwise the same as the Java code.
+     */
+    public static void attend(float[] q, int qOff, int headDim, float[] k, float[] v, MemorySegment kSeg, MemorySegment vSeg,
+                              int[] pages, int pageSize, int rowStride, int headOffset, int n,
+                              float scale, float[] scores, float[] out, int outOff) {
+        if (kSeg == null || vSeg == null || !nativeFits(headDim, pageSize)) {
+            attend(q, qOff, headDim, k, v, pages, pageSize, rowStride, headOffset, n, scale, scores, out, outOff);
+            return;
+        }
+        int vectors = headDim / 16, pagesUsed = (n + pageSize - 1) / pageSize, blocks = (n + 15) / 16;
+        MemorySegment query = NativeScratch.attentionQuery(headDim);
+        MemorySegment.copy(q, qOff, query, ValueLayout.JAVA_FLOAT, 0, headDim);
+        MemorySegment starts = NativeScratch.attentionPages(pagesUsed);
+        for (int p = 0; p < pagesUsed; p++) {
+            starts.setAtIndex(ValueLayout.JAVA_INT, p, pages[p] * pageSize * rowStride + headOffset);
+        }
+        MemorySegment raw = NativeScratch.attentionScores(16 * blocks);   // whole blocks: rows past n are read, their scores dropped
+        AttentionDot.scores(vectors, query, kSeg, starts, blocks, pageSize / 16, rowStride, raw);
+        MemorySegment.copy(raw, ValueLayout.JAVA_FLOAT, 0, scores, 0, n);
+        for (int t = 0; t < n; t++) {
+            scores[t] *= scale;
+        }
+        Ops.softmax(scores, 0, n);
+        MemorySegment.copy(scores, 0, raw, ValueLayout.JAVA_FLOAT, 0, n);
+        MemorySegment sum = NativeScratch.attentionOut(headDim);
+        AttentionDot.weightedSum(vectors, raw, vSeg, starts, n, pageSize, rowStride, sum);
+        MemorySegment.copy(sum, ValueLayout.JAVA_FLOAT, 0, out, outOff, headDim);
     }
 
     /**

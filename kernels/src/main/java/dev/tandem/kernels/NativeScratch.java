@@ -10,8 +10,9 @@ import java.lang.foreign.MemorySegment;
  */
 final class NativeScratch {
     private static final ThreadLocal<MemorySegment[]> BUFFERS =
-            ThreadLocal.withInitial(() -> new MemorySegment[]{MemorySegment.NULL, MemorySegment.NULL, MemorySegment.NULL, MemorySegment.NULL});
-    private static final int OUT = 0, PREPARED = 1, FACTORS = 2, PAIR_FACTORS = 3;
+            ThreadLocal.withInitial(() -> new MemorySegment[]{MemorySegment.NULL, MemorySegment.NULL, MemorySegment.NULL, MemorySegment.NULL,
+                    MemorySegment.NULL, MemorySegment.NULL, MemorySegment.NULL, MemorySegment.NULL});
+    private static final int OUT = 0, PREPARED = 1, FACTORS = 2, PAIR_FACTORS = 3, ATT_Q = 4, ATT_SCORES = 5, ATT_PAGES = 6, ATT_OUT = 7;
 
     private NativeScratch() {}
 
@@ -33,6 +34,23 @@ final class NativeScratch {
     /** At least {@code bytes} bytes for the K-quant wide tile's pair factors. */
     static MemorySegment pairFactors(long bytes) {
         return grow(PAIR_FACTORS, bytes);
+    }
+
+    /** Attention's buffers ({@code Attention.attend} on the native kernels): the query head, the scores, the page starts, the result. */
+    static MemorySegment attentionQuery(int floats) {
+        return grow(ATT_Q, 4L * floats);
+    }
+
+    static MemorySegment attentionScores(int floats) {
+        return grow(ATT_SCORES, 4L * floats);
+    }
+
+    static MemorySegment attentionPages(int ints) {
+        return grow(ATT_PAGES, 4L * ints);
+    }
+
+    static MemorySegment attentionOut(int floats) {
+        return grow(ATT_OUT, 4L * floats);
     }
 
     private static MemorySegment grow(int which, long bytes) {

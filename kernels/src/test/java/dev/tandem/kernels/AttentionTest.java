@@ -131,4 +131,54 @@ class AttentionTest {
             }
         }
     }
+
+    @Test
+    void nativeAttentionIsTheJavaCodeBitwise() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Attention.nativeFits(64, 16),
+                "native attention not used here (" + dev.tandem.kernels.x86.AttentionDot.UNAVAILABLE + ", " + Vectors.LANES + " lanes)");
+        java.util.SplittableRandom rnd = new java.util.SplittableRandom(5);
+        for (int headDim : new int[]{16, 48, 64, 128, 256}) {
+            for (int pageSize : new int[]{16, 32}) {
+                int kvHeads = 2, rowStride = kvHeads * headDim, pagesTotal = 40;
+                float[] k = new float[pagesTotal * pageSize * rowStride], v = new float[k.length];
+                for (int i = 0; i < k.length; i++) {
+                    k[i] = (float) rnd.nextGaussian();
+                    v[i] = (float) rnd.nextGaussian();
+                }
+                int[] pages = new int[pagesTotal];
+                for (int i = 0; i < pagesTotal; i++) {
+                    pages[i] = (i * 7 + 3) % pagesTotal;
+                }
+                float[] q = new float[3 * headDim];
+                for (int i = 0; i < q.length; i++) {
+                    q[i] = (float) rnd.nextGaussian();
+                }
+                for (int n : new int[]{1, 15, 16, 17, 33, 100, 512}) {
+                    if (n > pagesTotal * pageSize) {
+                        continue;
+                    }
+                    // rows past n in the last block: garbage the kernel reads and must drop
+                    int last = pages[(n - 1) / pageSize] * pageSize;
+                    for (int t = n % pageSize; n % pageSize != 0 && t < pageSize; t++) {
+                        Arrays.fill(k, (last + t) * rowStride, (last + t + 1) * rowStride, Float.NaN);
+                    }
+                    float scale = (float) (1 / Math.sqrt(headDim));
+                    float[] expected = new float[headDim + 1], got = new float[headDim + 1];
+                    float[] s1 = new float[n], s2 = new float[n];
+                    Attention.attend(q, headDim, headDim, k, v, pages, pageSize, rowStride, headDim, n, scale, s1, expected, 1);
+                    Attention.attend(q, headDim, headDim, k, v, java.lang.foreign.MemorySegment.ofArray(k), java.lang.foreign.MemorySegment.ofArray(v),
+                            pages, pageSize, rowStride, headDim, n, scale, s2, got, 1);
+                    for (int i = 0; i <= headDim; i++) {
+                        assertEquals(Float.floatToRawIntBits(expected[i]), Float.floatToRawIntBits(got[i]),
+                                "head " + headDim + " page " + pageSize + " n " + n + " element " + i);
+                    }
+                    for (int t = n % pageSize; n % pageSize != 0 && t < pageSize; t++) {
+                        for (int i = (last + t) * rowStride; i < (last + t + 1) * rowStride; i++) {
+                            k[i] = (float) rnd.nextGaussian();
+                        }
+                    }
+                }
+            }
+        }
+    }
 }

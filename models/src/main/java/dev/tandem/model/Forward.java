@@ -286,8 +286,8 @@ public final class Forward {
                     Attention.attendHalf(q, r * qDim + h * hd, hd, keysHalf, valuesHalf, rowSeq[r].pages, kv.pageSize, kvDim,
                             (h / group) * hd, len, scale, s, widened.get(), att, r * qDim + h * hd);
                 } else {
-                    Attention.attend(q, r * qDim + h * hd, hd, keys, values, rowSeq[r].pages, kv.pageSize, kvDim,
-                            (h / group) * hd, len, scale, s, att, r * qDim + h * hd);
+                    Attention.attend(q, r * qDim + h * hd, hd, keys, values, kv.keySegments[layer], kv.valueSegments[layer],
+                            rowSeq[r].pages, kv.pageSize, kvDim, (h / group) * hd, len, scale, s, att, r * qDim + h * hd);
                 }
             }
         }

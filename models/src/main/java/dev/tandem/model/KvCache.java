@@ -1,5 +1,7 @@
 package dev.tandem.model;
 
+import java.lang.foreign.MemorySegment;
+
 /**
  * Paged key/value storage for all sequences: per layer, {@code pages × pageSize} rows of
  * {@code kvDim} elements for keys and as many for values, stored as F32 or F16 ({@link Type};
@@ -24,6 +26,7 @@ public final class KvCache {
     final float[][] values;     // F32: [layers][pages * pageSize * kvDim], else null
     final short[][] keysHalf;   // F16: [layers][pages * pageSize * kvDim] binary16 bits, else null
     final short[][] valuesHalf; // F16: [layers][pages * pageSize * kvDim] binary16 bits, else null
+    final MemorySegment[] keySegments, valueSegments; // F32: the arrays as heap segments (native attention reads them), else null
     private final int[] free; // stack of free page ids
     private final int[] refs; // [pages] page tables holding each page, and the prefix index (0: free)
     private int freeCount;
@@ -71,6 +74,12 @@ public final class KvCache {
         this.values = half ? null : new float[layers][(int) elements];
         this.keysHalf = half ? new short[layers][(int) elements] : null;
         this.valuesHalf = half ? new short[layers][(int) elements] : null;
+        this.keySegments = half ? null : new MemorySegment[layers];
+        this.valueSegments = half ? null : new MemorySegment[layers];
+        for (int l = 0; !half && l < layers; l++) {
+            keySegments[l] = MemorySegment.ofArray(keys[l]);
+            valueSegments[l] = MemorySegment.ofArray(values[l]);
+        }
         this.free = new int[pages];
         this.refs = new int[pages];
         for (int i = 0; i < pages; i++) {

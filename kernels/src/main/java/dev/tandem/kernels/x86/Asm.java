@@ -784,4 +784,26 @@ final class Asm {
     void vpmovsxbdZ(int dst, int base, int disp) {
         evexRM(M0F38, P66, false, 0x21, dst, 0, base, -1, disp);
     }
+
+    /** {@code vunpcklps zmm dst, zmm a, zmm b}: per 128-bit block, a0 b0 a1 b1. */
+    void vunpcklpsZ(int dst, int a, int b) {
+        evexRR(M0F, P_NONE, false, 0x14, dst, a, b);
+    }
+
+    /** {@code vunpckhps zmm dst, zmm a, zmm b}: per 128-bit block, a2 b2 a3 b3. */
+    void vunpckhpsZ(int dst, int a, int b) {
+        evexRR(M0F, P_NONE, false, 0x15, dst, a, b);
+    }
+
+    /** {@code vshufps zmm dst, zmm a, zmm b, imm8}: per 128-bit block, two floats of a then two of b. */
+    void vshufpsZ(int dst, int a, int b, int imm) {
+        evexRR(M0F, P_NONE, false, 0xC6, dst, a, b);
+        emit(imm);
+    }
+
+    /** {@code vshuff32x4 zmm dst, zmm a, zmm b, imm8}: 128-bit blocks, two chosen from a, then two from b. */
+    void vshuff32x4Z(int dst, int a, int b, int imm) {
+        evexRR(M0F3A, P66, false, 0x23, dst, a, b);
+        emit(imm);
+    }
 }

@@ -63,4 +63,23 @@ class AsmTest {
         assertEquals("62c24558b8832c00000062e23550b83862f27d4831a78000000062c27d4831242462f27d4821bf5000000062427d48"
                 + "21a11000000062f15c48592762f1444859bf40000000", HexFormat.of().formatHex(a.bytes()));
     }
+
+    @Test
+    void attentionKernelEncodingsMatchBinutils() {
+        Asm a = new Asm();
+        a.vunpcklpsZ(16, 0, 1);
+        a.vunpckhpsZ(31, 14, 15);
+        a.vshufpsZ(0, 16, 18, 0x44);
+        a.vshufpsZ(15, 29, 31, 0xEE);
+        a.vshuff32x4Z(16, 0, 4, 0x88);
+        a.vshuff32x4Z(9, 18, 30, 0xDD);
+        a.vbroadcastssZ(16, Asm.RDI, 0);
+        a.vfmadd231psZMem(19, 20, Asm.RDI, -1, 0xc0);
+        a.vfmadd231psZMem(5, 16, Asm.RAX, -1, 0x40);
+        a.vaddpsZ(21, 16, 17);
+        a.vaddpsZ(3, 21, 22);
+        a.vmovupsZStore(Asm.RBX, 0, 16);
+        assertEquals("62e17c4814c162410c4815ff62b17c40c6c24462111440c6ffee62e37d4823c48862136d4023cedd62e27d481807"
+                + "62e25d40b89fc000000062f27d40b8a84000000062a17c4058e962b1544058de62e17c481103", HexFormat.of().formatHex(a.bytes()));
+    }
 }
