@@ -1,6 +1,8 @@
 package dev.tandem.kernels;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -102,21 +104,74 @@ public final class Ops {
         for (int i = 0; i < n; i++) {
             max = Math.max(max, x[off + i]);
         }
-        float sum = 0;
-        for (int i = 0; i < n; i++) {
-            float e = (float) Math.exp(x[off + i] - max);
+        // e = exp(x - max) in vectors; the sum lane-wise in index order, then the lanes in order, then the tail
+        int bound = S.loopBound(n);
+        FloatVector acc = FloatVector.zero(S);
+        int i = 0;
+        for (; i < bound; i += L) {
+            FloatVector e = exp(FloatVector.fromArray(S, x, off + i).sub(max));
+            e.intoArray(x, off + i);
+            acc = acc.add(e);
+        }
+        float sum = Dot.sumLanes(acc);
+        for (; i < n; i++) {
+            float e = exp(x[off + i] - max);
             x[off + i] = e;
             sum += e;
         }
         float inv = 1f / sum;
-        int bound = S.loopBound(n);
-        int i = 0;
-        for (; i < bound; i += L) {
+        for (i = 0; i < bound; i += L) {
             FloatVector.fromArray(S, x, off + i).mul(inv).intoArray(x, off + i);
         }
         for (; i < n; i++) {
             x[off + i] *= inv;
         }
+    }
+
+    // ---- exp: the same bits from the vector and the scalar code ----
+
+    /*
+     * Cody-Waite reduction x = n·ln2 + r (ln2 in two parts) and Cephes' expf polynomial for e^r, then
+     * 2^n from its exponent bits. Only operations the Vector API defines exactly (multiply, add, fused
+     * multiply-add, min / max, conversion of an integral float, shifts), so compiled, interpreted and
+     * scalar code agree bitwise, which the Vector API's own EXP does not promise. Within 2 ulp of the
+     * exact value (OpsTest); below -87.33 (where 2^n would leave the normal range) 0, above 88 +inf
+     * (exp(88) = 1.65e38 is near the largest float), NaN stays NaN.
+     */
+    private static final float EXP_LO = -87.33654f, EXP_HI = 88f;
+    private static final float LOG2E = 1.44269504088896341f, LN2_HI = 0.693359375f, LN2_LO = -2.12194440e-4f;
+    private static final float ROUND = 12582912f;             // 1.5 · 2^23: adding and subtracting it rounds to an integer
+    private static final float P0 = 1.9875691500e-4f, P1 = 1.3981999507e-3f, P2 = 8.3334519073e-3f, P3 = 4.1665795894e-2f,
+            P4 = 1.6666665459e-1f, P5 = 5.0000001201e-1f;
+    private static final VectorSpecies<Integer> I = S.withLanes(int.class);
+
+    /** e^x lane-wise (see above). */
+    static FloatVector exp(FloatVector x) {
+        FloatVector xc = x.max(EXP_LO).min(EXP_HI);
+        FloatVector n = xc.mul(LOG2E).add(ROUND).sub(ROUND);
+        FloatVector r = n.fma(FloatVector.broadcast(S, -LN2_HI), xc);
+        r = n.fma(FloatVector.broadcast(S, -LN2_LO), r);
+        FloatVector p = FloatVector.broadcast(S, P0).fma(r, FloatVector.broadcast(S, P1));
+        p = p.fma(r, FloatVector.broadcast(S, P2));
+        p = p.fma(r, FloatVector.broadcast(S, P3));
+        p = p.fma(r, FloatVector.broadcast(S, P4));
+        p = p.fma(r, FloatVector.broadcast(S, P5));
+        p = p.fma(r.mul(r), r).add(1f);                       // p·r² + r, then + 1
+        IntVector bits = ((IntVector) n.convert(VectorOperators.F2I, 0)).add(127).lanewise(VectorOperators.LSHL, 23);
+        FloatVector y = p.mul(bits.reinterpretAsFloats());
+        return y.blend(0f, x.lt(EXP_LO)).blend(Float.POSITIVE_INFINITY, x.compare(VectorOperators.GT, EXP_HI));
+    }
+
+    /** e^x: {@link #exp(FloatVector)}'s operations on one float. */
+    static float exp(float x) {
+        float xc = Math.min(Math.max(x, EXP_LO), EXP_HI);
+        float n = xc * LOG2E + ROUND - ROUND;
+        float r = Math.fma(n, -LN2_HI, xc);
+        r = Math.fma(n, -LN2_LO, r);
+        float p = Math.fma(Math.fma(Math.fma(Math.fma(Math.fma(P0, r, P1), r, P2), r, P3), r, P4), r, P5);
+        p = Math.fma(p, r * r, r) + 1f;
+        float y = p * Float.intBitsToFloat(((int) n + 127) << 23);
+        return x < EXP_LO ? 0f : x > EXP_HI ? Float.POSITIVE_INFINITY : y;
     }
 
     public static void softmaxReference(float[] x, int off, int n) {
@@ -138,10 +193,16 @@ public final class Ops {
     // ---- SwiGLU: gate[i] = silu(gate[i]) * up[i] ----
 
     public static void swiglu(float[] gate, int gOff, float[] up, int uOff, int n) {
-        // Scalar Math.exp: the Vector API's EXP gives different bits compiled (SVML) and interpreted.
-        for (int i = 0; i < n; i++) {
+        // exp in vectors (Ops.exp: the same bits compiled, interpreted and in the scalar tail)
+        int bound = S.loopBound(n);
+        int i = 0;
+        for (; i < bound; i += L) {
+            FloatVector g = FloatVector.fromArray(S, gate, gOff + i);
+            g.div(exp(g.neg()).add(1f)).mul(FloatVector.fromArray(S, up, uOff + i)).intoArray(gate, gOff + i);
+        }
+        for (; i < n; i++) {
             float g = gate[gOff + i];
-            gate[gOff + i] = g / (1f + (float) Math.exp(-g)) * up[uOff + i];
+            gate[gOff + i] = g / (1f + exp(-g)) * up[uOff + i];
         }
     }
 

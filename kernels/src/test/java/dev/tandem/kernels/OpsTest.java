@@ -152,4 +152,40 @@ class OpsTest {
             }
         }
     }
+
+    /** Ops.exp: vector lanes and the scalar twin give the same bits, and both stay within 2 ulp of the exact value. */
+    @Test
+    void expIsTheSameInVectorsAndScalarsAndWithinTwoUlp() {
+        java.util.SplittableRandom rnd = new java.util.SplittableRandom(9);
+        float[] special = {0f, -0f, 1f, -1f, Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, -87.33654f, -87.34f, -87.3f,
+                88f, 88.0001f, 88.7f, -103f, 1e-8f, -1e-8f, Float.MIN_VALUE, 0.34657359f, -0.34657359f};
+        int lanes = Vectors.LANES;
+        float[] x = new float[lanes];
+        double worst = 0;
+        for (int round = 0; round < 20000; round++) {
+            for (int l = 0; l < lanes; l++) {
+                int k = round * lanes + l;
+                x[l] = k < special.length ? special[k] : (float) (rnd.nextDouble() * 175.3 - 87.3);
+            }
+            float[] y = new float[lanes];
+            Ops.exp(jdk.incubator.vector.FloatVector.fromArray(Vectors.F, x, 0)).intoArray(y, 0);
+            for (int l = 0; l < lanes; l++) {
+                float scalar = Ops.exp(x[l]);
+                assertBits(scalar, y[l], "exp(" + x[l] + ")");
+                if (x[l] >= -87.33654f && x[l] <= 88f) {
+                    double exact = Math.exp(x[l]);
+                    worst = Math.max(worst, Math.abs(scalar - exact) / Math.ulp((float) exact));
+                } else if (x[l] < -87.33654f) {
+                    assertBits(0f, scalar, "exp(" + x[l] + ")");
+                } else if (x[l] > 88f) {
+                    assertBits(Float.POSITIVE_INFINITY, scalar, "exp(" + x[l] + ")");
+                } else {
+                    assertTrue(Float.isNaN(scalar), "exp(NaN)");
+                }
+            }
+        }
+        double w = worst;
+        assertTrue(worst <= 2, () -> "exp is " + w + " ulp from exact");
+        System.out.println("Ops.exp: at most " + worst + " ulp from exact");
+    }
 }
