@@ -60,10 +60,14 @@ public class MatmulBenchmark {
     /**
      * {@code f32}: the default kernels ({@link Format#matmul}, activations in F32); {@code q8}: the
      * integer path ({@code --kernels q8}, {@link IntKernels}: activations quantized to 8-bit blocks,
-     * included in the time) for the formats it supports; other formats fail that combination at setup.
+     * included in the time) for the formats it supports — over weights repacked at setup where the
+     * processor has the packed kernels ({@link IntKernels#packs}), as a loaded model is;
+     * {@code q8-rowmajor}: the integer path's row-major kernels on the file's layout (what {@code q8}
+     * runs on AVX2 machines). Other formats fail the q8 combinations at setup.
      */
     @Param({"f32", "q8"})
     String kernels;
+    private IntKernels.Packed packed;
 
     private int rows;
     private int cols;
@@ -96,7 +100,7 @@ public class MatmulBenchmark {
         rows = Integer.parseInt(rc[0]);
         cols = Integer.parseInt(rc[1]);
         format = Formats.of(GgmlType.valueOf(type));
-        if (kernels.equals("q8") && !IntKernels.supports(format.type())) {
+        if (!kernels.equals("f32") && !IntKernels.supports(format.type())) {
             throw new IllegalStateException("no integer kernel for " + type + " (q8 runs Q8_0, Q4_0, Q4_K, Q6_K)");
         }
         arena = Arena.ofShared();
@@ -112,6 +116,7 @@ public class MatmulBenchmark {
             x[i] = (float) r.nextGaussian();
         }
         out = new float[batch * rows];
+        packed = kernels.equals("q8") && IntKernels.packs(format.type()) ? IntKernels.pack(format.type(), weights, 0, rows, cols) : null;
     }
 
     @TearDown(Level.Trial)
@@ -121,7 +126,10 @@ public class MatmulBenchmark {
 
     @Benchmark
     public float[] matmul(Rates rates) {
-        if (kernels.equals("q8")) {
+        if (packed != null) {
+            act.quantize(x, batch, cols, true);
+            IntKernels.matmul(packed, 0, rows, act, out, rows);
+        } else if (!kernels.equals("f32")) {
             act.quantize(x, batch, cols);
             IntKernels.matmul(format.type(), weights, 0, cols, 0, rows, act, out, rows);
         } else {

@@ -7,20 +7,20 @@ import java.lang.invoke.MethodHandle;
 import static dev.tandem.kernels.x86.Asm.*;
 
 /**
- * Q8_0 and Q4_0 products over weights repacked so that one 512-bit register holds 16 rows
+ * Q8_0, Q4_0, Q4_K and Q6_K products over weights repacked so that one 512-bit register holds 16 rows
  * (AVX-512 VNNI): each 32-bit lane is one row, so a {@code vpdpbusd} against four activation bytes
  * broadcast to all lanes adds four products to each of 16 rows, and a block's integer sum ends in
  * its lane whole — no horizontal sums, and the float work (convert, scale, FMA) is done once per
  * block for 16 rows, not once per 4 products as in {@link IntDot}'s row-major kernels.
  *
  * <p>Packed layout ({@code dev.tandem.kernels.IntKernels.Packed}): rows in groups of 16 (the last padded
- * with zero weights); a group is its blocks in order, each {@link #unitBytes} bytes: the 16 rows'
- * scales as halves (32 bytes), then chunks of 64 bytes, 4 bytes of each of the 16 rows in row order.
+ * with zero weights); a group is its units in order, each {@link Kind#unitBytes} bytes. A Q8_0 / Q4_0
+ * unit is one block: the 16 rows' scales as halves (32 bytes), then chunks of 64 bytes, 4 bytes of
+ * each of the 16 rows in row order.
  * Q8_0: 8 chunks, chunk c holds elements {@code 4c..4c+3} as unsigned bytes {@code w XOR 0x80 = w + 128}.
  * Q4_0: 4 chunks, chunk c holds the file's bytes {@code 4c..4c+3} of the block: low nibbles elements
  * {@code 4c..4c+3}, high nibbles elements {@code 16+4c..16+4c+3}, each {@code w + 8}.
- *
- * Q4_K and Q6_K: a unit is a super-block of 256 columns (8 activation blocks), see {@link Kind}.
+ * A Q4_K / Q6_K unit is a super-block of 256 columns (8 activation blocks), laid out as {@link Kind} says.
  *
  * <p>Activations: {@code Q8Activations}' block-major layout, 64 bytes per vector and block: 32
  * quantized bytes, the float scale {@code dx} at 32, {@code −8 · Σq} at 36, {@code −128 · Σq} at 40,
@@ -37,8 +37,8 @@ import static dev.tandem.kernels.x86.Asm.*;
  * one step per 16-column half with its own {@code ds = d · scale} (exact) and exact integer sum of
  * {@code (q − 32) · xq}, first half first.
  *
- * <p>Signature of each kernel: {@code (long w, long groups, long blocks, long act, long actStride,
- * long out, long outStride)}: {@code groups} consecutive groups from {@code w}; vector t's block k at
+ * <p>Signature of each kernel: {@code (long w, long groups, long units, long act, long actStride,
+ * long out, long outStride)}: {@code groups} consecutive groups from {@code w}, {@code units} units each; vector t's block k at
  * {@code act + k · actStride + 64t}; group g, vector t to the 16 floats at {@code out + t · outStride + 64g}.
  */
 public final class PackedDot {
