@@ -194,6 +194,13 @@ public final class IntKernels {
         }
     }
 
+    /** Bytes of native memory {@link #pack} takes for a {@code rows × cols} {@code type} matrix ({@link #packs} must hold). */
+    public static long packedBytes(GgmlType type, int rows, int cols) {
+        PackedDot.Kind kind = kind(type);
+        long groups = (rows + PackedDot.GROUP - 1) / PackedDot.GROUP;
+        return groups * kind.unitBytes * (cols / 32 / kind.blocksPerUnit);
+    }
+
     /**
      * The {@code rows × cols} {@code type} matrix at byte {@code base} of {@code data}, repacked
      * ({@link #packs} must hold; {@code cols} a multiple of the format's block). Groups are packed in parallel.

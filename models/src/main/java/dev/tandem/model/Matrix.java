@@ -20,6 +20,8 @@ public record Matrix(String name, Format format, MemorySegment data, int rows, i
     /** The repacked copy of a matrix, made at most once (the first product or {@link #pack} makes it). */
     public static final class Packing {
         private volatile IntKernels.Packed packed;
+        /** Set when the machine has no room for the copy: products keep the row-major kernels. */
+        private volatile boolean declined;
     }
 
     public Matrix(String name, Format format, MemorySegment data, int rows, int cols) {
@@ -51,7 +53,17 @@ public record Matrix(String name, Format format, MemorySegment data, int rows, i
 
     /** Whether products with this matrix go through the packed kernels. */
     private boolean packedPath() {
-        return integerPath() && IntKernels.packs(format.type());
+        return integerPath() && IntKernels.packs(format.type()) && !packing.declined;
+    }
+
+    /** Bytes the repacked copy takes (0 when this matrix is not repacked, or already is). */
+    long packBytes() {
+        return packedPath() && packing.packed == null ? IntKernels.packedBytes(format.type(), rows, cols) : 0;
+    }
+
+    /** Never repack this matrix: its products keep the integer path's row-major kernels. */
+    void declinePacking() {
+        packing.declined = true;
     }
 
     /**
@@ -59,7 +71,7 @@ public record Matrix(String name, Format format, MemorySegment data, int rows, i
      * does not take them ({@code --kernels f32}, other formats, other processors).
      */
     public IntKernels.Packed pack() {
-        if (!packedPath()) {
+        if (!packedPath() || packing.declined) {
             return null;
         }
         IntKernels.Packed p = packing.packed;

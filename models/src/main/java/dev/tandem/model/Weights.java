@@ -5,6 +5,12 @@ import dev.tandem.gguf.GgufFile;
 import dev.tandem.gguf.TensorInfo;
 import dev.tandem.kernels.Formats;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
 /**
  * A model's weights: matrices stay mapped in the file (never copied); the small vectors (norms,
  * biases, RoPE factors) are decoded to F32 arrays once at load.
@@ -76,14 +82,43 @@ public final class Weights {
     /**
      * Repacks, now, the matrices that the integer path's packed kernels read (none unless
      * {@code --kernels q8} is on and the processor has them), so that the first request does not pay it.
+     * The copies take about the model's size again in memory; where the machine has not that much
+     * available (three quarters of {@code MemAvailable}), nothing is repacked and the integer path keeps its
+     * row-major kernels, which read the mapped file.
      */
     public void pack() {
+        List<Matrix> all = new ArrayList<>();
         for (Layer l : layers) {
-            for (Matrix m : new Matrix[]{l.wq, l.wk, l.wv, l.wo, l.gate, l.up, l.down}) {
-                m.pack();
-            }
+            all.addAll(List.of(l.wq, l.wk, l.wv, l.wo, l.gate, l.up, l.down));
         }
-        output.pack();
+        all.add(output);
+        long need = 0;
+        for (Matrix m : all) {
+            need += m.packBytes();
+        }
+        long available = availableMemory();
+        if (need > available / 4 * 3) {
+            for (Matrix m : all) {
+                m.declinePacking();
+            }
+            System.getLogger(Weights.class.getName()).log(System.Logger.Level.WARNING,
+                    "not repacking the weights for the packed q8 kernels: they need " + (need >> 20) + " MiB, "
+                            + (available >> 20) + " MiB are available; q8 keeps the row-major kernels");
+            return;
+        }
+        for (Matrix m : all) {
+            m.pack();
+        }
+    }
+
+    /** {@code MemAvailable} of {@code /proc/meminfo} in bytes, or {@code Long.MAX_VALUE} where it cannot be read. */
+    private static long availableMemory() {
+        try (var lines = Files.lines(Path.of("/proc/meminfo"))) {
+            return lines.filter(l -> l.startsWith("MemAvailable:")).findFirst()
+                    .map(l -> Long.parseLong(l.replaceAll("[^0-9]", "")) * 1024).orElse(Long.MAX_VALUE);
+        } catch (IOException | RuntimeException e) {
+            return Long.MAX_VALUE;
+        }
     }
 
     private static float[] optionalVector(GgufFile f, String name, int n) {
