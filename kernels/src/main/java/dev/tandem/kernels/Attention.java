@@ -44,23 +44,30 @@ public final class Attention {
             return;
         }
         int vectors = headDim / 16, pagesUsed = (n + pageSize - 1) / pageSize, blocks = (n + 15) / 16;
+        // Element loops rather than MemorySegment.copy from arrays: those wrap the array in a segment,
+        // an allocation the JIT does not always remove, and a decode step must allocate nothing.
         MemorySegment query = NativeScratch.attentionQuery(headDim);
-        MemorySegment.copy(q, qOff, query, ValueLayout.JAVA_FLOAT, 0, headDim);
+        for (int i = 0; i < headDim; i++) {
+            query.setAtIndex(ValueLayout.JAVA_FLOAT, i, q[qOff + i]);
+        }
         MemorySegment starts = NativeScratch.attentionPages(pagesUsed);
         for (int p = 0; p < pagesUsed; p++) {
             starts.setAtIndex(ValueLayout.JAVA_INT, p, pages[p] * pageSize * rowStride + headOffset);
         }
         MemorySegment raw = NativeScratch.attentionScores(16 * blocks);   // whole blocks: rows past n are read, their scores dropped
         AttentionDot.scores(vectors, query, kSeg, starts, blocks, pageSize / 16, rowStride, raw);
-        MemorySegment.copy(raw, ValueLayout.JAVA_FLOAT, 0, scores, 0, n);
         for (int t = 0; t < n; t++) {
-            scores[t] *= scale;
+            scores[t] = raw.getAtIndex(ValueLayout.JAVA_FLOAT, t) * scale;
         }
         Ops.softmax(scores, 0, n);
-        MemorySegment.copy(scores, 0, raw, ValueLayout.JAVA_FLOAT, 0, n);
+        for (int t = 0; t < n; t++) {
+            raw.setAtIndex(ValueLayout.JAVA_FLOAT, t, scores[t]);
+        }
         MemorySegment sum = NativeScratch.attentionOut(headDim);
         AttentionDot.weightedSum(vectors, raw, vSeg, starts, n, pageSize, rowStride, sum);
-        MemorySegment.copy(sum, ValueLayout.JAVA_FLOAT, 0, out, outOff, headDim);
+        for (int i = 0; i < headDim; i++) {
+            out[outOff + i] = sum.getAtIndex(ValueLayout.JAVA_FLOAT, i);
+        }
     }
 
     /**

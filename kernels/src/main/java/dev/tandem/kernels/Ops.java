@@ -113,7 +113,11 @@ public final class Ops {
             e.intoArray(x, off + i);
             acc = acc.add(e);
         }
-        float sum = Dot.sumLanes(acc);
+        // the lanes through a per-thread array: a vector passed to a method the JIT does not inline is
+        // boxed (an allocation per call), and a decode step must allocate nothing
+        float[] lanes = BlockFormat.lanes();
+        acc.intoArray(lanes, 0);
+        float sum = Dot.sumLanes(lanes, 0);
         for (; i < n; i++) {
             float e = exp(x[off + i] - max);
             x[off + i] = e;
