@@ -336,14 +336,7 @@ public final class IntKernels {
                     long blk = offset + (long) k * (q4 ? 18 : 34);
                     int isum = 0;
                     for (int i = 0; i < 32; i++) {
-                        int w;
-                        if (q4) {
-                            int q = data.get(ValueLayout.JAVA_BYTE, blk + 2 + (i & 15)) & 0xff;
-                            w = (i < 16 ? q & 15 : q >> 4) - 8;
-                        } else {
-                            w = data.get(ValueLayout.JAVA_BYTE, blk + 2 + i);
-                        }
-                        isum += w * act.q(token, 32 * k + i);
+                        isum += weight(q4, data, blk, i) * act.q(token, 32 * k + i);
                     }
                     float scale = Float.float16ToFloat(data.get(BlockFormat.HALF, blk)) * dx;
                     acc = Math.fma((float) isum, scale, acc);
@@ -382,6 +375,15 @@ public final class IntKernels {
         return acc;
     }
 
+    /** Weight {@code i} (signed) of the Q4_0 ({@code q4}) or Q8_0 block at {@code blk}. */
+    private static int weight(boolean q4, MemorySegment data, long blk, int i) {
+        if (q4) {
+            int q = data.get(ValueLayout.JAVA_BYTE, blk + 2 + (i & 15)) & 0xff;
+            return (i < 16 ? q & 15 : q >> 4) - 8;
+        }
+        return data.get(ValueLayout.JAVA_BYTE, blk + 2 + i);
+    }
+
     /** The integer path's operations for one row, in Java (see {@link IntDot}): the reference and the fallback. */
     public static float rowReference(boolean q4, MemorySegment data, long offset, Q8Activations act, int token) {
         int blocks = act.blocks();
@@ -395,14 +397,7 @@ public final class IntKernels {
                 int s = 0;
                 for (int j = 0; j < 4; j++) {
                     int i = 4 * l + j;
-                    int w;
-                    if (q4) {
-                        int q = data.get(ValueLayout.JAVA_BYTE, blk + 2 + (i & 15)) & 0xff;
-                        w = (i < 16 ? q & 15 : q >> 4) - 8;
-                    } else {
-                        w = data.get(ValueLayout.JAVA_BYTE, blk + 2 + i);
-                    }
-                    s += w * act.q(token, 32 * k + i);
+                    s += weight(q4, data, blk, i) * act.q(token, 32 * k + i);
                 }
                 isum[l] = s;
             }

@@ -15,7 +15,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** The integer path: native kernels against their Java twin bitwise, batch invariance, and closeness to the exact product. */
 class IntKernelsTest {
 
-    private static MemorySegment weights(Format f, int rows, int cols, SplittableRandom rnd, Arena arena) {
+    static MemorySegment weights(Format f, int rows, int cols, SplittableRandom rnd, Arena arena) {
         long rb = f.rowBytes(cols);
         MemorySegment w = arena.allocate(rb * rows + 64, 64);
         float[] row = new float[cols];
@@ -28,7 +28,7 @@ class IntKernelsTest {
         return w;
     }
 
-    private static float[] vectors(int batch, int cols, SplittableRandom rnd) {
+    static float[] vectors(int batch, int cols, SplittableRandom rnd) {
         float[] x = new float[batch * cols];
         for (int i = 0; i < x.length; i++) {
             x[i] = (float) rnd.nextGaussian() * (i % 11 == 0 ? 10 : 1);

@@ -17,32 +17,18 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** The packed kernels ({@link PackedDot}, 16 rows a register): native against the Java twin bitwise, batch and range invariance. */
 class PackedKernelsTest {
 
-    /** Q8_0 / Q4_0: quantized Gaussian rows; Q4_K / Q6_K: random bytes with finite scales ({@link KQuantIntTest#weights}). */
+    /** Q8_0 / Q4_0: quantized Gaussian rows ({@link IntKernelsTest#weights}); Q4_K / Q6_K: random bytes with finite scales ({@link KQuantIntTest#weights}). */
     private static MemorySegment weights(Format f, int rows, int cols, SplittableRandom rnd, Arena arena) {
         GgmlType type = f.type();
-        if (type == GgmlType.Q4_K || type == GgmlType.Q6_K) {
-            return KQuantIntTest.weights(type, rows, cols, rnd, false, arena);
-        }
-        long rb = f.rowBytes(cols);
-        MemorySegment w = arena.allocate(rb * rows + 64, 64);
-        float[] row = new float[cols];
-        for (int r = 0; r < rows; r++) {
-            for (int c = 0; c < cols; c++) {
-                row[c] = (float) rnd.nextGaussian() * (c % 7 == 0 ? 3 : 1);
-            }
-            f.quantize(row, 0, cols, w, r * rb);
-        }
-        return w;
+        return type == GgmlType.Q4_K || type == GgmlType.Q6_K ? KQuantIntTest.weights(type, rows, cols, rnd, false, arena)
+                : IntKernelsTest.weights(f, rows, cols, rnd, arena);
     }
 
+    /** {@link IntKernelsTest#vectors}, with an all-zero block ({@code dx = 0}) where there is room. */
     private static float[] vectors(int batch, int cols, SplittableRandom rnd) {
-        float[] x = new float[batch * cols];
-        for (int i = 0; i < x.length; i++) {
-            x[i] = (float) rnd.nextGaussian() * (i % 11 == 0 ? 10 : 1);
-        }
-        x[5] = 0;
+        float[] x = IntKernelsTest.vectors(batch, cols, rnd);
         if (x.length >= 64) {
-            Arrays.fill(x, 32, 64, 0f);          // an all-zero block: dx = 0
+            Arrays.fill(x, 32, 64, 0f);
         }
         return x;
     }

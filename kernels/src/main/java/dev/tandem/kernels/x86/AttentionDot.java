@@ -101,11 +101,7 @@ public final class AttentionDot {
         a.bind(page);
         a.test(RCX);
         a.jz(done);
-        a.movLoad32(RAX, RDX, 0);               // the page's first element (zero-extended: indices are non-negative ints)
-        a.addImm(RDX, 4);
-        a.shl(RAX, 2);
-        a.add(RAX, RSI);
-        a.mov(R10, R8);
+        nextPage(a);
         a.bind(block);
         a.mov(R11, RAX);
         a.mov(R13, RAX);
@@ -143,6 +139,18 @@ public final class AttentionDot {
         a.bind(done);
         a.popCalleeSavedAndReturn();
         return a.bytes();
+    }
+
+    /**
+     * rax = the next page's first row (rsi + 4 · the page start read at rdx, which advances), r10 = r8
+     * (blocks or positions of a page). Page starts are non-negative ints: the 32-bit load zero-extends them.
+     */
+    private static void nextPage(Asm a) {
+        a.movLoad32(RAX, RDX, 0);
+        a.addImm(RDX, 4);
+        a.shl(RAX, 2);
+        a.add(RAX, RSI);
+        a.mov(R10, R8);
     }
 
     /**
@@ -194,11 +202,7 @@ public final class AttentionDot {
         a.bind(page);
         a.test(RCX);
         a.jz(done);
-        a.movLoad32(RAX, RDX, 0);
-        a.addImm(RDX, 4);
-        a.shl(RAX, 2);
-        a.add(RAX, RSI);
-        a.mov(R10, R8);
+        nextPage(a);
         a.bind(row);
         a.mov(R13, RAX);
         a.add(R13, R12);
