@@ -42,9 +42,17 @@ public final class IntKernels {
         return type == GgmlType.Q8_0 || type == GgmlType.Q4_0 || KQuantInt.handles(type);
     }
 
-    /** "native AVX-VNNI", "native AVX2" or "Java (why)". */
+    /** "native AVX-512 VNNI, weights repacked", "native AVX-VNNI", "native AVX2" or "Java (why)". */
     public static String implementation() {
+        if (PackedDot.available()) {
+            return "native AVX-512 VNNI, weights repacked";
+        }
         return IntDot.UNAVAILABLE == null ? "native " + IntDot.describe() : "Java (" + IntDot.UNAVAILABLE + ")";
+    }
+
+    /** The kernel choice in force, for status pages: "f32", or "q8, " and {@link #implementation}. */
+    public static String choice() {
+        return enabled ? "q8, " + implementation() : "f32";
     }
 
     /**

@@ -196,7 +196,7 @@ public final class ColocatedEngine implements Engine {
 
     /** The live picture for {@code GET /v1/engine}: one scheduler worker, not pinned. */
     public EngineStatus status() {
-        return new EngineStatus("colocated", null,
+        return new EngineStatus("colocated", dev.tandem.kernels.IntKernels.choice(), null,
                 java.util.List.of(new EngineStatus.Worker("scheduler", config.threads(), java.util.List.of(), false,
                         metrics.batchSize.get())),
                 metrics.waiting.get(), metrics.running.get(), metrics.kvUsed.get(), kv.pages);

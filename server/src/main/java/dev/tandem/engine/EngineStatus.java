@@ -7,11 +7,12 @@ import java.util.List;
  * batch), queue depth and KV usage. A snapshot of gauges, read without stopping the engine.
  *
  * @param mode      {@code split} or {@code colocated}
+ * @param kernels   the matrix kernels in force ({@code --kernels}): {@code f32}, or {@code q8, } and how they run
  * @param migration {@code handoff} or {@code copy} (split), else null
  * @param waiting   requests accepted and waiting for admission
  * @param running   requests admitted (prefilling, migrating or decoding)
  */
-public record EngineStatus(String mode, String migration, List<Worker> workers, int waiting, int running,
+public record EngineStatus(String mode, String kernels, String migration, List<Worker> workers, int waiting, int running,
                            int kvBlocksUsed, int kvBlocksTotal) {
     public EngineStatus {
         workers = List.copyOf(workers);

@@ -283,7 +283,7 @@ public final class SplitEngine implements Engine {
 
     /** The live picture for {@code GET /v1/engine}: the prefill pool and the decode worker. */
     public EngineStatus status() {
-        return new EngineStatus("split", split.migration().name().toLowerCase(java.util.Locale.ROOT),
+        return new EngineStatus("split", dev.tandem.kernels.IntKernels.choice(), split.migration().name().toLowerCase(java.util.Locale.ROOT),
                 List.of(new EngineStatus.Worker("prefill", split.prefillThreads(), prefill.cpus(), prefill.pinned(),
                                 prefill.lastStepPrompts),
                         new EngineStatus.Worker("decode", split.decodeThreads(), decode.cpus(), decode.pinned(),

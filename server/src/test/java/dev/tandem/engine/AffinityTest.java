@@ -78,7 +78,7 @@ class AffinityTest {
             EngineStatus st = Engines.status(engine);
             EngineStatus.Worker p = st.workers().get(0), d = st.workers().get(1);
             // batch sizes are live gauges (the last step's), so they are taken as read
-            assertEquals(new EngineStatus("split", "handoff", List.of(
+            assertEquals(new EngineStatus("split", dev.tandem.kernels.IntKernels.choice(), "handoff", List.of(
                     new EngineStatus.Worker("prefill", 1, rest, !rest.isEmpty(), p.batch()),
                     new EngineStatus.Worker("decode", 2, List.of(1), true, d.batch())), 0, 0, 0, 8), st,
                     "the prefill pool keeps off the decode CPU");
