@@ -17,6 +17,8 @@ import java.util.Arrays;
  */
 public final class Attention {
     private static final int L = Vectors.LANES;
+    private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED;
+    private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED;
 
     private Attention() {}
 
@@ -45,28 +47,29 @@ public final class Attention {
         }
         int vectors = headDim / 16, pagesUsed = (n + pageSize - 1) / pageSize, blocks = (n + 15) / 16;
         // Element loops rather than MemorySegment.copy from arrays: those wrap the array in a segment,
-        // an allocation the JIT does not always remove, and a decode step must allocate nothing.
+        // an allocation the JIT does not always remove, and a decode step must allocate nothing. Unaligned
+        // layouts: the scratch is 64-byte aligned anyway, and the aligned ones cost a check per element.
         MemorySegment query = NativeScratch.attentionQuery(headDim);
         for (int i = 0; i < headDim; i++) {
-            query.setAtIndex(ValueLayout.JAVA_FLOAT, i, q[qOff + i]);
+            query.setAtIndex(FLOAT, i, q[qOff + i]);
         }
         MemorySegment starts = NativeScratch.attentionPages(pagesUsed);
         for (int p = 0; p < pagesUsed; p++) {
-            starts.setAtIndex(ValueLayout.JAVA_INT, p, pages[p] * pageSize * rowStride + headOffset);
+            starts.setAtIndex(INT, p, pages[p] * pageSize * rowStride + headOffset);
         }
         MemorySegment raw = NativeScratch.attentionScores(16 * blocks);   // whole blocks: rows past n are read, their scores dropped
         AttentionDot.scores(vectors, query, kSeg, starts, blocks, pageSize / 16, rowStride, raw);
         for (int t = 0; t < n; t++) {
-            scores[t] = raw.getAtIndex(ValueLayout.JAVA_FLOAT, t) * scale;
+            scores[t] = raw.getAtIndex(FLOAT, t) * scale;
         }
         Ops.softmax(scores, 0, n);
         for (int t = 0; t < n; t++) {
-            raw.setAtIndex(ValueLayout.JAVA_FLOAT, t, scores[t]);
+            raw.setAtIndex(FLOAT, t, scores[t]);
         }
         MemorySegment sum = NativeScratch.attentionOut(headDim);
         AttentionDot.weightedSum(vectors, raw, vSeg, starts, n, pageSize, rowStride, sum);
         for (int i = 0; i < headDim; i++) {
-            out[outOff + i] = sum.getAtIndex(ValueLayout.JAVA_FLOAT, i);
+            out[outOff + i] = sum.getAtIndex(FLOAT, i);
         }
     }
 

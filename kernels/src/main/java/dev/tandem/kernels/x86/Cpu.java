@@ -34,7 +34,7 @@ public record Cpu(boolean x86Linux, boolean avx2, boolean fma, boolean f16c, boo
             flags = Set.of();
         }
         return new Cpu(true, flags.contains("avx2"), flags.contains("fma"), flags.contains("f16c"), flags.contains("avx_vnni"),
-                flags.contains("avx512f") && flags.contains("avx512_vnni"));
+                flags.contains("avx512f") && flags.contains("avx512bw") && flags.contains("avx512_vnni"));
     }
 
     @Override
