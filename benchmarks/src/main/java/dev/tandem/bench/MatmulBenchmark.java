@@ -52,9 +52,10 @@ public class MatmulBenchmark {
 
     /**
      * {@code rows x cols}: attention (768x768), FFN up/gate (2048x768), FFN down (768x2048) of the 110M
-     * Llama; attention (2048x2048), FFN up/gate (8192x2048), FFN down (2048x8192) of a 1B Llama.
+     * Llama; attention (2048x2048), FFN up/gate (8192x2048), FFN down (2048x8192) and the tied output /
+     * embedding matrix (128256x2048, larger than the L3 of most machines: it streams from DRAM) of a 1B Llama.
      */
-    @Param({"768x768", "2048x768", "768x2048", "2048x2048", "8192x2048", "2048x8192"})
+    @Param({"768x768", "2048x768", "768x2048", "2048x2048", "8192x2048", "2048x8192", "128256x2048"})
     String shape;
 
     /**
