@@ -38,20 +38,40 @@ public final class Q8Activations {
     private static final VectorSpecies<Integer> I = F.withLanes(int.class);
     private static final int L = Vectors.LANES;
     private MemorySegment seg = MemorySegment.NULL;
-    private byte[] q = new byte[0], pq = new byte[0];
+    private byte[] pq = new byte[0];
     private float[] pdx;
     private int[] pn8, pn128;
-    private int[] qi, sums, sums128;
-    private float[] scales;
     private int blocks;
     private int count;
+    /** One vector's quantization on the way to native memory: this object's own, and each pool thread's. */
+    private static final class Scratch {
+        byte[] q = new byte[0];
+        int[] qi, sums, sums128;
+        float[] scales;
+        final byte[] entry = new byte[PackedDot.ACT_ENTRY];
+        final MemorySegment entries = MemorySegment.ofArray(entry);
+
+        void fit(int cols) {
+            if (q.length < cols) {
+                q = new byte[cols];
+                qi = new int[cols];
+                scales = new float[cols / 4];
+                sums = new int[cols / 4];
+                sums128 = new int[cols / 4];
+            }
+        }
+    }
+    private final Scratch own = new Scratch();
+    private static final ThreadLocal<Scratch> WORKER = ThreadLocal.withInitial(Scratch::new);
+    /** Batches from this size on are quantized by the pool's threads, when a pool is given (prompt chunks). */
+    static final int PARALLEL_FROM = 16;
+    private final Parallel.RangeTask vectorsTask = this::quantizeVectors;
+    private float[] x;
 
     /** Batches from this size on also get the paired layout ({@link #pairAddress}), where a 512-bit tile reads it. */
     static final int PAIRED_FROM = 8;
     private static final boolean PAIRS_READ = IntDot.wideTiles() || KQuantTile.wideAvailable();
     private static final boolean BLOCK_MAJOR = PackedDot.available();
-    private final byte[] entry = new byte[PackedDot.ACT_ENTRY];
-    private final MemorySegment entries = MemorySegment.ofArray(entry);
     private long blockMajorBase;
     private boolean paired;
 
@@ -76,6 +96,15 @@ public final class Q8Activations {
      * layout of the row-major tiles is not built ({@link #pairAddress} then throws).
      */
     public void quantize(float[] x, int batch, int cols, boolean packedOnly) {
+        quantize(null, x, batch, cols, packedOnly);
+    }
+
+    /**
+     * As {@link #quantize(float[], int, int, boolean)}, the vectors split across {@code pool}'s threads
+     * when there are {@link #PARALLEL_FROM} or more and no paired layout is built (each vector is
+     * quantized on its own, so who does it changes no byte); {@code pool} null: in the calling thread.
+     */
+    public void quantize(Parallel pool, float[] x, int batch, int cols, boolean packedOnly) {
         if (cols % 32 != 0 || cols == 0) {
             throw new IllegalArgumentException(cols + " is not a positive multiple of 32");
         }
@@ -88,40 +117,57 @@ public final class Q8Activations {
         if (seg.byteSize() < need) {
             seg = Arena.ofAuto().allocate(Math.max(need, 2 * seg.byteSize()), 64);
         }
-        if (q.length < cols) {
-            q = new byte[cols];
-            qi = new int[cols];
-            scales = new float[8 * blocks];
-            sums = new int[8 * blocks];
-            sums128 = new int[8 * blocks];
-        }
         if (paired && pq.length < 2 * cols) {
             pq = new byte[2 * cols];
             pdx = new float[16 * blocks];
             pn8 = new int[16 * blocks];
             pn128 = new int[16 * blocks];
         }
+        if (pool != null && pool.threads() > 1 && batch >= PARALLEL_FROM && !paired) {
+            this.x = x;
+            pool.forRange(batch, 1, vectorsTask);
+            this.x = null;
+            return;
+        }
+        own.fit(cols);
         for (int b = 0; b < batch; b++) {
-            quantizeOne(x, b * cols);
-            long base = stride(blocks) * b;
-            MemorySegment.copy(q, 0, seg, ValueLayout.JAVA_BYTE, base, cols);
-            MemorySegment.copy(scales, 0, seg, FLOAT, base + 32L * blocks, 8 * blocks);
-            MemorySegment.copy(sums, 0, seg, INT, base + 64L * blocks, 8 * blocks);
-            MemorySegment.copy(sums128, 0, seg, INT, base + 96L * blocks, 8 * blocks);
+            one(own, x, b);
             if (paired && b < batch / 2 * 2) {
-                pair(b);
-            }
-            if (BLOCK_MAJOR) {
-                blockMajor(b);
+                pair(own, b);
             }
         }
     }
 
+    /** Vectors {@code [from, to)} of {@link #x}, with this thread's scratch (the pool's part of {@link #quantize}). */
+    private void quantizeVectors(int from, int to) {
+        Scratch sc = WORKER.get();
+        sc.fit(32 * blocks);
+        for (int b = from; b < to; b++) {
+            one(sc, x, b);
+        }
+    }
+
+    /** Vector {@code b} quantized into {@code sc}, then into the row-major layout and the block-major copy. */
+    private void one(Scratch sc, float[] x, int b) {
+        int cols = 32 * blocks;
+        quantizeOne(sc, x, b * cols);
+        long base = stride(blocks) * b;
+        MemorySegment.copy(sc.q, 0, seg, ValueLayout.JAVA_BYTE, base, cols);
+        MemorySegment.copy(sc.scales, 0, seg, FLOAT, base + 32L * blocks, 8 * blocks);
+        MemorySegment.copy(sc.sums, 0, seg, INT, base + 64L * blocks, 8 * blocks);
+        MemorySegment.copy(sc.sums128, 0, seg, INT, base + 96L * blocks, 8 * blocks);
+        if (BLOCK_MAJOR) {
+            blockMajor(sc, b);
+        }
+    }
+
     /** Vector {@code b}'s entries in the block-major copy. */
-    private void blockMajor(int b) {
+    private void blockMajor(Scratch sc, int b) {
+        byte[] q = sc.q;
+        MemorySegment entries = sc.entries;
         for (int k = 0; k < blocks; k++) {
-            System.arraycopy(q, 32 * k, entry, 0, 32);
-            entries.set(FLOAT, 32, scales[8 * k]);
+            System.arraycopy(q, 32 * k, sc.entry, 0, 32);
+            entries.set(FLOAT, 32, sc.scales[8 * k]);
             int low = 0, high = 0;
             for (int i = 0; i < 16; i++) {
                 low += q[32 * k + i];
@@ -130,7 +176,7 @@ public final class Q8Activations {
             int sum = low + high;
             entries.set(INT, 36, -8 * sum);
             entries.set(INT, 40, -128 * sum);
-            entries.set(FLOAT, 44, scales[8 * k] * (float) -sum);
+            entries.set(FLOAT, 44, sc.scales[8 * k] * (float) -sum);
             entries.set(INT, 48, -32 * low);
             entries.set(INT, 52, -32 * high);
             MemorySegment.copy(entries, 0, seg, blockMajorBase + (long) PackedDot.ACT_ENTRY * ((long) k * count + b), PackedDot.ACT_ENTRY);
@@ -156,13 +202,13 @@ public final class Q8Activations {
      * quants (the first vector's 32, then the second's), then 64 of scales, 64 of lane sums × −8,
      * 64 of lane sums × −128. The pair is copied out once its second vector is in.
      */
-    private void pair(int b) {
+    private void pair(Scratch sc, int b) {
         int half = b & 1;
         for (int k = 0; k < blocks; k++) {
-            System.arraycopy(q, 32 * k, pq, 64 * k + 32 * half, 32);
-            System.arraycopy(scales, 8 * k, pdx, 16 * k + 8 * half, 8);
-            System.arraycopy(sums, 8 * k, pn8, 16 * k + 8 * half, 8);
-            System.arraycopy(sums128, 8 * k, pn128, 16 * k + 8 * half, 8);
+            System.arraycopy(sc.q, 32 * k, pq, 64 * k + 32 * half, 32);
+            System.arraycopy(sc.scales, 8 * k, pdx, 16 * k + 8 * half, 8);
+            System.arraycopy(sc.sums, 8 * k, pn8, 16 * k + 8 * half, 8);
+            System.arraycopy(sc.sums128, 8 * k, pn128, 16 * k + 8 * half, 8);
         }
         if (half == 1) {
             long base = pairAddress(b / 2) - seg.address();
@@ -182,7 +228,10 @@ public final class Q8Activations {
     }
 
     /** One vector into the heap arrays: the largest magnitude and the rounding in vectors, the bytes and sums after. */
-    private void quantizeOne(float[] x, int xOff) {
+    private void quantizeOne(Scratch sc, float[] x, int xOff) {
+        byte[] q = sc.q;
+        int[] qi = sc.qi, sums = sc.sums, sums128 = sc.sums128;
+        float[] scales = sc.scales;
         for (int k = 0; k < blocks; k++) {
             int s = xOff + 32 * k;
             FloatVector m = FloatVector.fromArray(F, x, s).abs();

@@ -132,4 +132,32 @@ class PackedKernelsTest {
             }
         }
     }
+
+    /** Quantizing a batch across a pool's threads writes exactly the bytes the calling thread alone writes. */
+    @Test
+    void quantizingAcrossThreadsGivesTheSameProducts() {
+        assumePacked();
+        int rows = 48, cols = 512, batch = 37;
+        Format f = Formats.of(GgmlType.Q4_0);
+        SplittableRandom rnd = new SplittableRandom(12);
+        try (Arena arena = Arena.ofConfined(); Parallel pool = new Parallel(3, "quantize-test")) {
+            MemorySegment w = weights(f, rows, cols, rnd, arena);
+            IntKernels.Packed p = IntKernels.pack(GgmlType.Q4_0, w, 0, rows, cols);
+            float[] x = vectors(batch, cols, rnd);
+            Q8Activations serial = new Q8Activations(), parallel = new Q8Activations();
+            serial.quantize(x, batch, cols, true);
+            parallel.quantize(pool, x, batch, cols, true);
+            float[] a = new float[batch * rows], b = new float[batch * rows];
+            IntKernels.matmul(p, 0, rows, serial, a, rows);
+            IntKernels.matmul(p, 0, rows, parallel, b, rows);
+            for (int i = 0; i < a.length; i++) {
+                assertEquals(Float.floatToRawIntBits(a[i]), Float.floatToRawIntBits(b[i]), "element " + i);
+            }
+            for (int t = 0; t < batch; t++) {
+                for (int i = 0; i < cols; i++) {
+                    assertEquals(serial.q(t, i), parallel.q(t, i), "vector " + t + " element " + i);
+                }
+            }
+        }
+    }
 }

@@ -141,7 +141,7 @@ public record Matrix(String name, Format format, MemorySegment data, int rows, i
                 packedOnly &= packed[i] != null || !m[i].integerPath();
             }
             if (quantized) {
-                act.quantize(x, batch, m1.cols, packedOnly);
+                act.quantize(pool, x, batch, m1.cols, packedOnly);   // prompt chunks: split across the pool
             }
             pool.forRange(rows, m1.grain(pool), this);
             this.x = null;
