@@ -179,8 +179,8 @@ public final class IntKernels {
             this.kind = kind;
             this.rows = rows;
             this.cols = cols;
-            this.groups = (rows + PackedDot.GROUP - 1) / PackedDot.GROUP;
-            this.groupBytes = (long) kind.unitBytes * (cols / 32 / kind.blocksPerUnit);
+            this.groups = groups(rows);
+            this.groupBytes = groupBytes(kind, cols);
             this.seg = Arena.ofAuto().allocate(groupBytes * groups, 64);
         }
 
@@ -204,9 +204,16 @@ public final class IntKernels {
 
     /** Bytes of native memory {@link #pack} takes for a {@code rows × cols} {@code type} matrix ({@link #packs} must hold). */
     public static long packedBytes(GgmlType type, int rows, int cols) {
-        PackedDot.Kind kind = kind(type);
-        long groups = (rows + PackedDot.GROUP - 1) / PackedDot.GROUP;
-        return groups * kind.unitBytes * (cols / 32 / kind.blocksPerUnit);
+        return groups(rows) * groupBytes(kind(type), cols);
+    }
+
+    private static int groups(int rows) {
+        return (rows + PackedDot.GROUP - 1) / PackedDot.GROUP;
+    }
+
+    /** Bytes of one group of 16 packed rows: its units, {@code cols} columns' worth. */
+    private static long groupBytes(PackedDot.Kind kind, int cols) {
+        return (long) kind.unitBytes * (cols / 32 / kind.blocksPerUnit);
     }
 
     /**

@@ -74,6 +74,8 @@ public final class Q8Activations {
     private static final boolean BLOCK_MAJOR = PackedDot.available();
     private long blockMajorBase;
     private boolean paired;
+    /** Whether the row-major layout was written: not when only the packed kernels read these activations. */
+    private boolean rowMajor = true;
 
     /** Bytes of one pair of vectors in the paired layout. */
     static long pairStride(int blocks) {
@@ -92,8 +94,9 @@ public final class Q8Activations {
 
     /**
      * As {@link #quantize(float[], int, int)}; {@code packedOnly}: only the packed kernels will read these
-     * activations (every integer-path matrix of the product is {@code IntKernels.Packed}), so the paired
-     * layout of the row-major tiles is not built ({@link #pairAddress} then throws).
+     * activations (every integer-path matrix of the product is {@code IntKernels.Packed}), so only the
+     * block-major copy is written: the row-major layout and the paired one are not ({@link #address},
+     * {@link #pairAddress} then throw; {@link #q} and {@link #scale} read the block-major copy).
      */
     public void quantize(float[] x, int batch, int cols, boolean packedOnly) {
         quantize(null, x, batch, cols, packedOnly);
@@ -110,9 +113,10 @@ public final class Q8Activations {
         }
         blocks = cols / 32;
         count = batch;
-        boolean paired = batch >= PAIRED_FROM && PAIRS_READ && !packedOnly;
+        rowMajor = !packedOnly || !BLOCK_MAJOR;
+        boolean paired = batch >= PAIRED_FROM && PAIRS_READ && rowMajor;
         this.paired = paired;
-        blockMajorBase = stride(blocks) * batch + (paired ? pairStride(blocks) * (batch / 2) : 0);
+        blockMajorBase = (rowMajor ? stride(blocks) * batch : 0) + (paired ? pairStride(blocks) * (batch / 2) : 0);
         long need = blockMajorBase + (BLOCK_MAJOR ? (long) PackedDot.ACT_ENTRY * blocks * batch : 0);
         if (seg.byteSize() < need) {
             seg = Arena.ofAuto().allocate(Math.max(need, 2 * seg.byteSize()), 64);
@@ -147,15 +151,17 @@ public final class Q8Activations {
         }
     }
 
-    /** Vector {@code b} quantized into {@code sc}, then into the row-major layout and the block-major copy. */
+    /** Vector {@code b} quantized into {@code sc}, then into the row-major layout (when written) and the block-major copy. */
     private void one(Scratch sc, float[] x, int b) {
         int cols = 32 * blocks;
         quantizeOne(sc, x, b * cols);
-        long base = stride(blocks) * b;
-        MemorySegment.copy(sc.q, 0, seg, ValueLayout.JAVA_BYTE, base, cols);
-        MemorySegment.copy(sc.scales, 0, seg, FLOAT, base + 32L * blocks, 8 * blocks);
-        MemorySegment.copy(sc.sums, 0, seg, INT, base + 64L * blocks, 8 * blocks);
-        MemorySegment.copy(sc.sums128, 0, seg, INT, base + 96L * blocks, 8 * blocks);
+        if (rowMajor) {
+            long base = stride(blocks) * b;
+            MemorySegment.copy(sc.q, 0, seg, ValueLayout.JAVA_BYTE, base, cols);
+            MemorySegment.copy(sc.scales, 0, seg, FLOAT, base + 32L * blocks, 8 * blocks);
+            MemorySegment.copy(sc.sums, 0, seg, INT, base + 64L * blocks, 8 * blocks);
+            MemorySegment.copy(sc.sums128, 0, seg, INT, base + 96L * blocks, 8 * blocks);
+        }
         if (BLOCK_MAJOR) {
             blockMajor(sc, b);
         }
@@ -179,7 +185,7 @@ public final class Q8Activations {
             entries.set(FLOAT, 44, sc.scales[8 * k] * (float) -sum);
             entries.set(INT, 48, -32 * low);
             entries.set(INT, 52, -32 * high);
-            MemorySegment.copy(entries, 0, seg, blockMajorBase + (long) PackedDot.ACT_ENTRY * ((long) k * count + b), PackedDot.ACT_ENTRY);
+            MemorySegment.copy(entries, 0, seg, entry(b, k), PackedDot.ACT_ENTRY);
         }
     }
 
@@ -271,19 +277,32 @@ public final class Q8Activations {
         return count;
     }
 
-    /** Native address of vector {@code token}. */
+    /** Native address of vector {@code token} in the row-major layout. */
     public long address(int token) {
+        requireRowMajor();
         return seg.address() + stride(blocks) * token;
     }
 
     /** Quantized element {@code i} of vector {@code token}. */
     public int q(int token, int i) {
-        return seg.get(ValueLayout.JAVA_BYTE, stride(blocks) * token + i);
+        return rowMajor ? seg.get(ValueLayout.JAVA_BYTE, stride(blocks) * token + i)
+                : seg.get(ValueLayout.JAVA_BYTE, entry(token, i / 32) + i % 32);
     }
 
     /** Scale of block {@code k} of vector {@code token}. */
     public float scale(int token, int k) {
-        return seg.get(FLOAT, stride(blocks) * token + 32L * blocks + 32L * k);
+        return rowMajor ? seg.get(FLOAT, stride(blocks) * token + 32L * blocks + 32L * k) : seg.get(FLOAT, entry(token, k) + 32);
+    }
+
+    /** Offset of vector {@code token}'s block {@code k} in the block-major copy. */
+    private long entry(int token, int k) {
+        return blockMajorBase + (long) PackedDot.ACT_ENTRY * ((long) k * count + token);
+    }
+
+    private void requireRowMajor() {
+        if (!rowMajor) {
+            throw new IllegalStateException("these activations were quantized for the packed kernels only");
+        }
     }
 
     /** Pair {@code pair}'s lane sums × −8 in the paired layout (per block the first vector's 8, then the second's) into {@code dst}. */
@@ -293,6 +312,7 @@ public final class Q8Activations {
 
     /** The stored lane sum {@code −8 · Σ q} of lane {@code l} of block {@code k} of vector {@code token}. */
     int laneSum8(int token, int k, int l) {
+        requireRowMajor();
         return seg.get(INT, stride(blocks) * token + 64L * blocks + 32L * k + 4L * l);
     }
 }

@@ -13,7 +13,7 @@ import java.lang.foreign.MemorySegment;
 /**
  * A mapped weight matrix {@code rows × cols} in some GGML format, and the kernels that use it.
  * {@code packing} holds the repacked copy that the integer path's packed kernels read
- * ({@link IntKernels#packs}: Q8_0 / Q4_0 on AVX-512 VNNI), made once, on first use or by {@link #pack}.
+ * ({@link IntKernels#packs}: Q8_0, Q4_0, Q4_K, Q6_K on AVX-512 VNNI), made once, on first use or by {@link #pack}.
  */
 public record Matrix(String name, Format format, MemorySegment data, int rows, int cols, Packing packing) {
 
@@ -71,7 +71,7 @@ public record Matrix(String name, Format format, MemorySegment data, int rows, i
      * does not take them ({@code --kernels f32}, other formats, other processors).
      */
     public IntKernels.Packed pack() {
-        if (!packedPath() || packing.declined) {
+        if (!packedPath()) {
             return null;
         }
         IntKernels.Packed p = packing.packed;
